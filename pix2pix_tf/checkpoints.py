@@ -1,0 +1,86 @@
+"""What a workdir holds and how it is saved and restored.
+
+    <workdir>/config.json          the Config the models were built from (export/eval read it)
+    <workdir>/checkpoints/ckpt-N.* step N: step counter, both models, both optimizers (Adam
+                                   slots, and the loss scale under float16), the dropout RNG
+                                   state, and the training input iterator
+    <workdir>/train, <workdir>/eval TensorBoard event files
+
+A checkpoint is written by TensorFlow to new files and only then named in
+`checkpoints/checkpoint`, so an interrupted save leaves the previous checkpoint the latest one.
+"""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from pix2pix_tf import config as config_lib
+
+CHECKPOINT_DIR = 'checkpoints'
+
+
+def write_config(config: config_lib.Config, workdir: str) -> None:
+    """Writes workdir/config.json atomically, after checking an existing one is compatible."""
+    config_lib.check_workdir(config, workdir)
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, config_lib.CONFIG_FILE)
+    temporary = path + '.tmp'
+    with open(temporary, 'w') as file:
+        file.write(config.to_json())
+    os.replace(temporary, path)
+
+
+def dropout_states(generator: keras.Model) -> list:
+    """The generator's dropout RNG state variables (Keras keeps them outside the weights)."""
+    return [layer.seed_generator.state for layer in generator.layers
+            if isinstance(layer, keras.layers.Dropout)]
+
+
+def make_checkpoint(state, train_iterator=None) -> tf.train.Checkpoint:
+    """A tf.train.Checkpoint of a `train_lib.TrainState` (and the input iterator, if given)."""
+    objects = dict(step=state.step, generator=state.generator,
+                   discriminator=state.discriminator,
+                   generator_optimizer=state.generator_optimizer,
+                   discriminator_optimizer=state.discriminator_optimizer,
+                   dropout_states=dropout_states(state.generator))
+    if train_iterator is not None:
+        objects['train_iterator'] = train_iterator
+    return tf.train.Checkpoint(**objects)
+
+
+def make_manager(state, train_iterator, workdir: str,
+                 keep_checkpoints: int) -> tf.train.CheckpointManager:
+    return tf.train.CheckpointManager(make_checkpoint(state, train_iterator),
+                                      os.path.join(workdir, CHECKPOINT_DIR),
+                                      max_to_keep=keep_checkpoints)
+
+
+def restore_latest(manager: tf.train.CheckpointManager) -> str | None:
+    """Restores the newest checkpoint, if any; returns its path."""
+    path = manager.latest_checkpoint
+    if path:
+        manager.checkpoint.restore(path).assert_existing_objects_matched()
+    return path
+
+
+def save(manager: tf.train.CheckpointManager, step: int) -> str:
+    return manager.save(checkpoint_number=step)
+
+
+def checkpoint_path(workdir: str, step: int | None = None) -> str:
+    """Path prefix of the latest checkpoint (or the one of `step`); ConfigError when missing."""
+    directory = os.path.join(workdir, CHECKPOINT_DIR)
+    if step is None:
+        path = tf.train.latest_checkpoint(directory)
+        if not path:
+            raise config_lib.ConfigError(f'no checkpoint in {directory}: train first '
+                                         f'(python train.py --workdir={workdir}).')
+        return path
+    path = os.path.join(directory, f'ckpt-{step}')
+    if not tf.io.gfile.exists(path + '.index'):
+        available = sorted(int(name[5:-6]) for name in os.listdir(directory)
+                           if name.startswith('ckpt-') and name.endswith('.index'))
+        raise config_lib.ConfigError(f'no checkpoint for step {step} in {directory}; available '
+                                     f'steps: {", ".join(map(str, available)) or "none"}.')
+    return path

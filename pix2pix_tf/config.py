@@ -1,0 +1,173 @@
+"""The experiment configuration: one frozen dataclass, every hyperparameter in one place.
+
+`train.py` defines one absl flag per field (same name, same default, the field's `help` as the
+flag's help) and builds a `Config` from them; tests build `Config(...)` directly. Training writes
+`<workdir>/config.json`, and export and evaluation rebuild the model from it.
+
+This module imports no TensorFlow, so `train.py` can reject a bad flag in a fraction of a second,
+before any TensorFlow graph is built.
+"""
+
+import dataclasses
+import json
+import math
+import os
+
+PRECISIONS = ('auto', 'float32', 'mixed_float16', 'mixed_bfloat16')
+NORMS = ('batch', 'instance')
+INFERENCE_MODES = ('paper', 'eval')
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
+
+CONFIG_FILE = 'config.json'  # In every training workdir.
+
+# Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
+# exported under other values.
+MODEL_FIELDS = ('image_size', 'norm', 'generator_filters', 'discriminator_filters')
+
+
+class ConfigError(ValueError):
+    """A configuration a user can fix; the message is one line that says how."""
+
+
+def _field(default, help_text, choices=None):
+    metadata = {'help': help_text}
+    if choices:
+        metadata['choices'] = choices
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every hyperparameter of a pix2pix experiment (defaults: the seed project and the paper)."""
+
+    # Data.
+    dataset: str = _field(
+        'datasets/sample',
+        'Training data: a folder of AB pairs (sketch left, photo right) with train/ and val/ '
+        'subfolders.')
+    image_size: int = _field(256, 'Model input and output size in pixels; a power of two, 64-512.')
+    load_size: int = _field(
+        0, 'Size images are resized to before the random crop to image_size; '
+        '0 = image_size * 286 / 256, the paper\'s jitter.')
+    flip: bool = _field(True, 'Random horizontal flip of training pairs (sketch and photo together).')
+    shuffle_buffer: int = _field(1000, 'Shuffle buffer of training files (encoded, not decoded).')
+
+    # Model.
+    norm: str = _field('batch', 'Normalization in both nets: batch (the paper) or instance.',
+                       NORMS)
+    generator_filters: int = _field(64, 'Filters of the first U-Net block (ngf).')
+    discriminator_filters: int = _field(64, 'Filters of the first PatchGAN block (ndf).')
+    dropout_rate: float = _field(0.5, 'Dropout in the inner 512-filter U-Net decoder blocks.')
+
+    # Loss and optimizer.
+    l1_weight: float = _field(100.0, 'Weight of the L1 term in the generator loss (lambda).')
+    learning_rate: float = _field(5e-5, 'Adam learning rate of both nets.')
+    beta_1: float = _field(0.5, 'Adam beta_1 of both nets.')
+    beta_2: float = _field(0.999, 'Adam beta_2 of both nets.')
+    lr_decay_steps: int = _field(
+        0, 'Decay the learning rate linearly to zero over the last this many steps (0 = constant).')
+
+    # Training loop.
+    batch_size: int = _field(4, 'Global batch size.')
+    train_steps: int = _field(100_000, 'Total training steps (a resumed run continues to this).')
+    precision: str = _field(
+        'auto', 'auto = mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native bfloat16 '
+        '(AVX512-BF16/AMX), else float32.', PRECISIONS)
+    jit_compile: bool = _field(False, 'Compile the train step with XLA.')
+    seed: int = _field(0, 'Seed of weights, dropout, shuffling and jitter.')
+
+    # Checkpoints, summaries, evaluation.
+    checkpoint_every: int = _field(1000, 'Save a checkpoint every this many steps.')
+    keep_checkpoints: int = _field(3, 'How many recent checkpoints to keep.')
+    log_every: int = _field(100, 'Write train scalars (and a log line when not on a terminal) '
+                            'every this many steps.')
+    eval_every: int = _field(1000, 'Validation metrics (L1, PSNR, SSIM) every this many steps.')
+    eval_examples: int = _field(200, 'Validation pairs scored per evaluation (0 = whole split).')
+    sample_every: int = _field(1000, 'Sample grid (sketch | generated | photo) every this many '
+                               'steps.')
+    num_samples: int = _field(6, 'Validation pairs in the sample grid.')
+    inference_mode: str = _field(
+        'paper', 'Generator at evaluation: paper = dropout and batch statistics on (Isola et al.), '
+        'eval = dropout off and moving statistics.', INFERENCE_MODES)
+
+    def __post_init__(self):
+        _validate(self)
+
+    @property
+    def resolved_load_size(self) -> int:
+        """`load_size`, with 0 replaced by the paper's 286/256 ratio."""
+        return self.load_size or round(self.image_size * 286 / 256)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + '\n'
+
+    @classmethod
+    def from_json(cls, text: str) -> 'Config':
+        values = json.loads(text)
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+def _validate(config: Config) -> None:
+    """Raises ConfigError with a one-line, actionable message for values no run can use."""
+
+    def fail(message):
+        raise ConfigError(message)
+
+    for field in dataclasses.fields(config):
+        choices = field.metadata.get('choices')
+        value = getattr(config, field.name)
+        if choices and value not in choices:
+            fail(f'--{field.name}={value} is not one of {", ".join(choices)}.')
+    size = config.image_size
+    if not (MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE and size & (size - 1) == 0):
+        fail(f'--image_size={size} must be a power of two from {MIN_IMAGE_SIZE} to '
+             f'{MAX_IMAGE_SIZE} (the U-Net halves it down to 1x1).')
+    if config.load_size and config.load_size < size:
+        fail(f'--load_size={config.load_size} is smaller than --image_size={size}; the random '
+             f'crop needs load_size >= image_size (or 0 for the default).')
+    for name in ('learning_rate', 'l1_weight'):
+        if not math.isfinite(getattr(config, name)) or getattr(config, name) < 0:
+            fail(f'--{name}={getattr(config, name)} must be a finite number >= 0.')
+    if config.learning_rate == 0:
+        fail('--learning_rate=0 would never train; use a positive value such as 2e-4.')
+    for name in ('beta_1', 'beta_2'):
+        if not 0 <= getattr(config, name) < 1:
+            fail(f'--{name}={getattr(config, name)} must be in [0, 1).')
+    if not 0 <= config.dropout_rate < 1:
+        fail(f'--dropout_rate={config.dropout_rate} must be in [0, 1).')
+    for name in ('batch_size', 'train_steps', 'checkpoint_every', 'keep_checkpoints', 'log_every',
+                 'eval_every', 'sample_every', 'generator_filters', 'discriminator_filters'):
+        if getattr(config, name) < 1:
+            fail(f'--{name}={getattr(config, name)} must be at least 1.')
+    for name in ('lr_decay_steps', 'eval_examples', 'num_samples', 'shuffle_buffer', 'load_size'):
+        if getattr(config, name) < 0:
+            fail(f'--{name}={getattr(config, name)} must be 0 or more.')
+    if config.lr_decay_steps > config.train_steps:
+        fail(f'--lr_decay_steps={config.lr_decay_steps} is longer than '
+             f'--train_steps={config.train_steps}.')
+
+
+def read_workdir_config(workdir: str) -> Config:
+    """The Config a training workdir was made with; ConfigError when it has none."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise ConfigError(f'{path} not found: --workdir must be a training workdir (made by '
+                          f'train.py).')
+    with open(path) as file:
+        return Config.from_json(file.read())
+
+
+def check_workdir(config: Config, workdir: str) -> None:
+    """Raises ConfigError when `workdir` holds a run whose model `config` cannot resume."""
+    if os.path.isfile(os.path.join(workdir, CONFIG_FILE)):
+        check_compatible(read_workdir_config(workdir), config, workdir)
+
+
+def check_compatible(saved: Config, config: Config, workdir: str) -> None:
+    """Raises ConfigError when `config` cannot resume the checkpoints trained with `saved`."""
+    for name in MODEL_FIELDS:
+        if getattr(saved, name) != getattr(config, name):
+            raise ConfigError(
+                f'{workdir} was trained with --{name}={getattr(saved, name)}, not '
+                f'{getattr(config, name)}: pass the same value or use a new --workdir.')
