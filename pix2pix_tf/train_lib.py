@@ -90,7 +90,10 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
     loss_scaled = precision.uses_loss_scaling(generator_optimizer)
 
     def average(per_example):
-        return tf.nn.compute_average_loss(per_example, global_batch_size=config.batch_size)
+        # Sum over this replica's examples / the global batch: summed across replicas, this is
+        # the mean over the global batch (what tf.nn.compute_average_loss does, minus its
+        # runtime asserts, which XLA can only ignore noisily).
+        return tf.reduce_sum(per_example) / config.batch_size
 
     @tf.function(jit_compile=config.jit_compile)
     def compute_gradients(batch):

@@ -1,0 +1,116 @@
+"""Training-step speed on this machine: images/s, ms/step and achieved GFLOP/s.
+
+    python benchmarks/train_step.py                       # 256x256, batch 1 and 4,
+                                                          # float32 / mixed_bfloat16, jit off/on
+    python benchmarks/train_step.py --precisions=mixed_float16 --batch_sizes=16   # on a GPU
+
+Times the real `train_lib` step (generator + discriminator forward, both backward passes, both
+Adam updates) on a fixed in-memory batch, so the input pipeline is not measured here (see
+benchmarks/input_pipeline.py). Each configuration is warmed up (tracing, XLA compilation) before
+timing. FLOPs count convolutions only: forward = 2 * MACs of every Conv2D / Conv2DTranspose;
+a step = 3 * (generator + 2 * discriminator) forward FLOPs (backward ~ 2x forward), about
+74 GFLOP per image at 256x256.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from pix2pix_tf import config as config_lib  # noqa: E402
+from pix2pix_tf import models  # noqa: E402
+from pix2pix_tf import train_lib  # noqa: E402
+
+
+def conv_flops(model: keras.Model) -> int:
+    """Forward FLOPs (2 * multiply-adds) of the model's convolutions for one example."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            height, width, channels_in = layer.input.shape[1:]
+            out_channels = layer.filters
+        elif isinstance(layer, keras.layers.Conv2D):
+            height, width, out_channels = layer.output.shape[1:]
+            channels_in = layer.input.shape[-1]
+        else:
+            continue
+        kernel_height, kernel_width = layer.kernel_size
+        total += 2 * height * width * kernel_height * kernel_width * channels_in * out_channels
+    return total
+
+
+def step_flops(image_size: int) -> int:
+    """Convolution FLOPs of one training step for one image."""
+    generator = models.build_generator(image_size)
+    discriminator = models.build_discriminator(image_size)
+    return 3 * (conv_flops(generator) + 2 * conv_flops(discriminator))
+
+
+def time_config(image_size: int, batch_size: int, policy: str, jit: bool,
+                seconds: float, min_steps: int) -> dict:
+    """Builds the models under `policy` and times training steps; returns ms/step etc."""
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        config = config_lib.Config(image_size=image_size, batch_size=batch_size, precision=policy,
+                                   jit_compile=jit)
+        state = train_lib.create_state(config, policy)
+        strategy = tf.distribute.get_strategy()
+        step = train_lib.make_train_step(state, config, strategy)
+        batch = {'sketch': tf.random.uniform([batch_size, image_size, image_size, 1], -1, 1),
+                 'photo': tf.random.uniform([batch_size, image_size, image_size, 3], -1, 1)}
+        iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+        for _ in range(2):  # Trace, compile, warm the allocator.
+            float(step(iterator)['generator/total_loss'])
+        durations = []
+        started = time.perf_counter()
+        while len(durations) < min_steps or time.perf_counter() - started < seconds:
+            begin = time.perf_counter()
+            float(step(iterator)['generator/total_loss'])
+            durations.append(time.perf_counter() - begin)
+        durations.sort()
+        median = durations[len(durations) // 2]
+        return {'ms_per_step': 1000 * median, 'images_per_second': batch_size / median,
+                'steps': len(durations)}
+    finally:
+        keras.mixed_precision.set_global_policy('float32')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--image_size', type=int, default=256)
+    parser.add_argument('--batch_sizes', default='1,4')
+    parser.add_argument('--precisions', default='float32,mixed_bfloat16')
+    parser.add_argument('--jit', default='off,on', help='off, on or off,on')
+    parser.add_argument('--seconds', type=float, default=10.0,
+                        help='time at least this long per configuration')
+    parser.add_argument('--min_steps', type=int, default=3)
+    args = parser.parse_args()
+
+    devices = ', '.join(device.device_type for device in tf.config.list_physical_devices())
+    flops = step_flops(args.image_size)
+    print(f'pix2pix train step, {args.image_size}x{args.image_size}, devices: {devices}, '
+          f'{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}')
+    print(f'convolution FLOPs per image per step: {flops / 1e9:.1f} GFLOP')
+    header = (f'| precision | jit | batch | ms/step | images/s | GFLOP/s | steps timed |\n'
+              f'|---|---|---|---|---|---|---|')
+    print(header, flush=True)
+    for policy in args.precisions.split(','):
+        for jit in args.jit.split(','):
+            for batch_size in map(int, args.batch_sizes.split(',')):
+                result = time_config(args.image_size, batch_size, policy, jit == 'on',
+                                     args.seconds, args.min_steps)
+                gflops = flops * result['images_per_second'] / 1e9
+                print(f'| {policy} | {jit} | {batch_size} | {result["ms_per_step"]:.0f} | '
+                      f'{result["images_per_second"]:.2f} | {gflops:.0f} | {result["steps"]} |',
+                      flush=True)
+
+
+if __name__ == '__main__':
+    main()

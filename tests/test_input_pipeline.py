@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf import config as config_lib
+from pix2pix_tf import input_pipeline
+
+
+def encoded_ab(height=32, width=64):
+    """An AB PNG whose left half is black strokes on white and right half is pure red."""
+    pair = np.full([height, width, 3], 255, np.uint8)
+    pair[:, : width // 2][height // 2] = 0  # A black line in the sketch.
+    pair[:, width // 2:] = [255, 0, 0]
+    return tf.io.encode_png(pair)
+
+
+def test_sketch_is_the_left_half_in_one_channel():
+    sketch, photo = input_pipeline.decode_ab_pair(encoded_ab())
+    assert sketch.shape == (32, 32, 1) and photo.shape == (32, 32, 3)
+    assert sketch.dtype == tf.uint8
+    assert int(sketch[16, 5, 0]) == 0 and int(sketch[0, 5, 0]) == 255
+    np.testing.assert_array_equal(photo[0, 0], [255, 0, 0])
+
+
+def _marked_pair(size=40):
+    """A sketch and photo carrying the same coordinate pattern, to check they move together."""
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing='ij')
+    pattern = ((rows * 7 + cols * 3) % 256).astype(np.float32)
+    sketch = pattern[..., None]
+    photo = np.stack([pattern, pattern, pattern], axis=-1)
+    return tf.constant(sketch), tf.constant(photo)
+
+
+def _assert_paired(sketch, photo):
+    np.testing.assert_allclose(sketch[..., 0], photo[..., 0], atol=1e-3)
+    np.testing.assert_allclose(sketch[..., 0], photo[..., 2], atol=1e-3)
+
+
+def test_paired_jitter_crops_and_flips_together_eagerly():
+    sketch, photo = _marked_pair()
+    crops, flipped = set(), 0
+    for index in range(20):
+        out_sketch, out_photo = input_pipeline.paired_jitter(
+            sketch, photo, load_size=40, image_size=32, flip=True,
+            seed=tf.constant([0, index], tf.int64))
+        assert out_sketch.shape == (32, 32, 1) and out_photo.shape == (32, 32, 3)
+        _assert_paired(out_sketch, out_photo)
+        crops.add(float(out_sketch[0, 0, 0]))
+        flipped += float(out_sketch[0, 0, 0]) > float(out_sketch[0, -1, 0])
+    assert len(crops) > 3  # Different crops...
+    assert 0 < flipped < 20  # ...and some flips (the pattern grows left to right).
+
+
+def test_paired_jitter_is_a_function_of_the_seed():
+    sketch, photo = _marked_pair()
+    first = input_pipeline.paired_jitter(sketch, photo, 40, 32, True, tf.constant([3, 9],
+                                                                                    tf.int64))
+    again = input_pipeline.paired_jitter(sketch, photo, 40, 32, True, tf.constant([3, 9],
+                                                                                    tf.int64))
+    np.testing.assert_array_equal(first[0], again[0])
+
+
+def test_paired_jitter_inside_tf_data():
+    sketch, photo = _marked_pair()
+    dataset = tf.data.Dataset.range(16).map(
+        lambda index: input_pipeline.paired_jitter(sketch, photo, 40, 32, True,
+                                                   tf.stack([tf.constant(1, tf.int64), index])),
+        num_parallel_calls=4)
+    for out_sketch, out_photo in dataset:
+        _assert_paired(out_sketch, out_photo)
+
+
+def test_train_dataset_shapes_ranges_and_determinism(make_config):
+    config = make_config(batch_size=3)
+    batch = next(iter(input_pipeline.train_dataset(config)))
+    assert batch['sketch'].shape == (3, 64, 64, 1) and batch['photo'].shape == (3, 64, 64, 3)
+    for image in batch.values():
+        assert image.dtype == tf.float32
+        assert -1.0 <= float(tf.reduce_min(image)) and float(tf.reduce_max(image)) <= 1.0
+    again = next(iter(input_pipeline.train_dataset(config)))
+    np.testing.assert_array_equal(batch['photo'], again['photo'])
+    other_seed = next(iter(input_pipeline.train_dataset(make_config(batch_size=3, seed=1))))
+    assert not np.array_equal(batch['photo'], other_seed['photo'])
+
+
+def test_eval_dataset_is_ordered_and_unjittered(make_config):
+    config = make_config()
+    first = [batch['photo'].numpy() for batch in input_pipeline.eval_dataset(config, 3, 5)]
+    again = [batch['photo'].numpy() for batch in input_pipeline.eval_dataset(config, 3, 5)]
+    assert [len(batch) for batch in first] == [3, 2]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_corrupt_training_file_is_skipped(make_config, tmp_path):
+    for split in ('train', 'val'):
+        (tmp_path / split).mkdir()
+        for index in range(2):
+            (tmp_path / split / f'{index}.png').write_bytes(encoded_ab(64, 128).numpy())
+    (tmp_path / 'train' / 'broken.jpg').write_bytes(b'not a jpeg')
+    batch = next(iter(input_pipeline.train_dataset(make_config(dataset=str(tmp_path),
+                                                                batch_size=4))))
+    assert batch['photo'].shape[0] == 4
+
+
+def test_missing_or_empty_dataset_folder(tmp_path, make_config):
+    with pytest.raises(config_lib.ConfigError, match='no such folder'):
+        input_pipeline.train_dataset(make_config(dataset=str(tmp_path / 'nope')))
+    (tmp_path / 'train').mkdir()
+    (tmp_path / 'val').mkdir()
+    with pytest.raises(config_lib.ConfigError, match='holds no'):
+        input_pipeline.train_dataset(make_config(dataset=str(tmp_path)))

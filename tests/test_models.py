@@ -1,0 +1,95 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf import models
+
+
+def test_parameter_counts_at_256():
+    # The reference architecture (junyanz/pytorch-CycleGAN-and-pix2pix), 1-channel sketch.
+    # The numbers, 54,423,811 and 2,768,385, are the TF tutorial's twin: it adds a
+    # BatchNorm (4 x 512 values) on the 1x1 bottleneck, which collapses in eval mode, and drops
+    # the bias (64 values) of the discriminator's first conv. See models.py.
+    generator = models.build_generator(256)
+    discriminator = models.build_discriminator(256)
+    assert generator.count_params() == 54_423_811 - 4 * 512
+    assert discriminator.count_params() == 2_768_385 + 64
+    assert discriminator.output.shape == (None, 30, 30, 1)
+    assert generator.output.shape == (None, 256, 256, 3)
+
+
+@pytest.mark.parametrize('size, depth, dropout_blocks, patches', [
+    (64, 6, 1, 6), (128, 7, 2, 14), (256, 8, 3, 30), (512, 9, 4, 62)])
+def test_depth_and_dropout_follow_image_size(size, depth, dropout_blocks, patches):
+    generator = models.build_generator(size)
+    assert models.unet_depth(size) == depth
+    convs = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)
+             and not isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert len(convs) == depth
+    assert [conv.filters for conv in convs][:5] == [64, 128, 256, 512, 512][:min(depth, 5)]
+    dropouts = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dropout)]
+    assert len(dropouts) == dropout_blocks
+    assert all(layer.rate == 0.5 for layer in dropouts)
+    assert models.build_discriminator(size).output.shape == (None, patches, patches, 1)
+
+
+def test_no_norm_on_bottleneck_and_outermost_encoder():
+    generator = models.build_generator(64)
+    names = {layer.name for layer in generator.layers}
+    assert 'encoder_1_norm' not in names and 'encoder_6_norm' not in names
+    assert {'encoder_2_norm', 'encoder_5_norm', 'decoder_6_norm'} <= names
+
+
+def test_pytorch_defaults_are_set_explicitly():
+    generator = models.build_generator(64)
+    norm = generator.get_layer('encoder_2_norm')
+    assert (norm.momentum, norm.epsilon) == (0.9, 1e-5)
+    assert generator.get_layer('encoder_1_act').negative_slope == pytest.approx(0.2)
+    kernel = generator.get_layer('encoder_3_conv').kernel.numpy()
+    assert abs(kernel.std() - 0.02) < 0.002 and abs(kernel.mean()) < 0.002
+
+
+def test_instance_norm_has_biases_and_no_norm_parameters():
+    generator = models.build_generator(64, norm='instance')
+    assert generator.get_layer('encoder_2_conv').use_bias
+    assert not generator.get_layer('encoder_2_norm').weights
+
+
+def test_outputs_are_float32_in_range_under_mixed_bfloat16():
+    keras.mixed_precision.set_global_policy('mixed_bfloat16')
+    try:
+        generator = models.build_generator(64, filters=8)
+        discriminator = models.build_discriminator(64, filters=8)
+    finally:
+        keras.mixed_precision.set_global_policy('float32')
+    assert generator.get_layer('encoder_2_conv').compute_dtype == 'bfloat16'
+    sketch = tf.random.uniform([2, 64, 64, 1], -1, 1)
+    photo = generator(sketch, training=False)
+    assert photo.dtype == tf.float32
+    assert float(tf.reduce_max(tf.abs(photo))) <= 1.0
+    assert discriminator([sketch, photo]).dtype == tf.float32
+
+
+def test_generate_paper_mode_mutates_nothing_and_ignores_batch_mates():
+    generator = models.build_generator(64, filters=8)
+    sketch = tf.random.uniform([3, 64, 64, 1], -1, 1)
+    before = [variable.numpy().copy() for variable in generator.variables]
+    batch = models.generate(generator, sketch, 'paper').numpy()
+    alone = models.generate(generator, sketch[:1], 'paper').numpy()
+    after = [variable.numpy() for variable in generator.variables]
+    assert all(np.array_equal(b, a) for b, a in zip(before, after))
+    # Each image is normalised with its own statistics: its output does not depend on others.
+    np.testing.assert_allclose(batch[:1], alone, atol=1e-5)
+    # Deterministic: the same sketch gives the same photo.
+    np.testing.assert_allclose(models.generate(generator, sketch, 'paper'), batch, atol=1e-6)
+
+
+def test_generate_modes_differ_and_eval_matches_keras_call():
+    generator = models.build_generator(64, filters=8)
+    sketch = tf.random.uniform([2, 64, 64, 1], -1, 1)
+    evaluated = models.generate(generator, sketch, 'eval')
+    np.testing.assert_allclose(evaluated, generator(sketch, training=False), atol=1e-6)
+    assert not np.allclose(models.generate(generator, sketch, 'paper'), evaluated, atol=1e-3)
+    with pytest.raises(ValueError, match='paper or eval'):
+        models.generate(generator, sketch, 'train')

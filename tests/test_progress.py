@@ -1,0 +1,43 @@
+import io
+
+from pix2pix_tf import progress
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+METRICS = {'generator/l1_loss': 0.25, 'generator/gan_loss': 0.7,
+           'discriminator/real_loss': 0.5, 'discriminator/fake_loss': 0.6}
+
+
+def test_pipe_gets_a_plain_line_every_log_every_steps():
+    stream = io.StringIO()
+    bar = progress.Progress(total_steps=10, log_every=4, stream=stream)
+    for step in range(1, 11):
+        bar.update(step, METRICS, 12.5, 60.0)
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ['4/10', '8/10', '10/10']
+    assert '\r' not in stream.getvalue()
+    assert lines[0] == ('step 4/10  12.5 img/s  ETA 0:01:00  L1 0.250  G 0.700  D real 0.500  '
+                        'D fake 0.600')
+
+
+def test_terminal_line_is_redrawn_in_place_and_messages_go_above_it():
+    stream = FakeTerminal()
+    bar = progress.Progress(total_steps=3, log_every=100, stream=stream, redraw_seconds=0)
+    bar.update(1, METRICS, 1.0, None)
+    bar.log('hello')
+    bar.update(2, METRICS, 1.0, 3725)
+    bar.close()
+    text = stream.getvalue()
+    assert text.startswith('\r\033[Kstep 1/3')
+    assert '\r\033[Khello\n' in text
+    assert 'ETA ?' in text and 'ETA 1:02:05' in text
+    assert text.endswith('\n')
+
+
+def test_format_duration():
+    assert progress.format_duration(0) == '0:00:00'
+    assert progress.format_duration(90061) == '25:01:01'

@@ -1,0 +1,70 @@
+"""train.py's flags: one per Config field, flagfiles, overrides, and one-line start-up errors."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import pytest
+from absl import flags
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO))
+import train  # noqa: E402  (the top-level script, imported for its flag definitions)
+
+from pix2pix_tf import config as config_lib  # noqa: E402
+
+
+@pytest.fixture
+def parse():
+    def parse_args(*args):
+        train.FLAGS.unparse_flags()
+        train.FLAGS(['train.py', *args])
+        return train.config_from_flags()
+
+    cwd = os.getcwd()
+    os.chdir(REPO)  # Flagfiles name repository-relative paths.
+    yield parse_args
+    os.chdir(cwd)
+    train.FLAGS.unparse_flags()
+
+
+def test_every_config_field_has_a_flag_and_the_reverse():
+    field_names = {field.name for field in dataclasses.fields(config_lib.Config)}
+    train_flags = {name for name, flag in train.FLAGS._flags().items()
+                   if train.FLAGS.find_module_defining_flag(name) in ('train', '__main__')}
+    assert train_flags - {'workdir'} == field_names
+    for field in dataclasses.fields(config_lib.Config):
+        assert train.FLAGS[field.name].default == field.default, field.name
+        assert field.metadata['help'] in train.FLAGS[field.name].help
+
+
+def test_flagfiles_parse_into_valid_configs(parse):
+    zappos = parse('--flagfile=zappos.flags')
+    assert (zappos.image_size, zappos.learning_rate, zappos.beta_1, zappos.beta_2,
+            zappos.l1_weight) == (256, 5e-5, 0.5, 0.999, 100)
+    sample = parse('--flagfile=sample.flags')
+    assert sample.image_size == 128 and sample.dataset == 'datasets/sample'
+
+
+def test_a_later_flag_overrides_the_flagfile(parse):
+    config = parse('--flagfile=zappos.flags', '--batch_size=7', '--precision=float32')
+    assert (config.batch_size, config.precision) == (7, 'float32')
+
+
+@pytest.mark.parametrize('flag, message', [
+    ('--precision=fp8', '--precision=fp8 is not one of'),
+    ('--image_size=100', '--image_size=100 must be a power of two'),
+    ('--learning_rate=-0.1', '--learning_rate=-0.1 must be a finite number >= 0'),
+    ('--dataset=no/such/folder', '--dataset=no/such/folder: no such folder'),
+])
+def test_bad_flags_fail_at_start_up_with_one_line(flag, message, tmp_path):
+    result = subprocess.run(
+        [sys.executable, 'train.py', flag, f'--workdir={tmp_path}'], cwd=REPO,
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    # One line, and no TensorFlow start-up noise: it failed before TensorFlow was imported.
+    assert result.stderr.strip().splitlines() == [f'train.py: error: {message}'] or (
+        len(result.stderr.strip().splitlines()) == 1 and message in result.stderr)
+    assert not os.listdir(tmp_path)  # Nothing written.
