@@ -1,0 +1,78 @@
+"""The `train.py` / `pix2pix-train` command: flags -> Config -> train_lib.train_and_evaluate.
+
+The only training module that defines absl flags (one per Config field, same name, default and
+help); library modules take a Config. It lives in the package, not in train.py, so the
+installed `pix2pix-train` console script runs it too. Bad flags fail here in a fraction of a
+second with one line, before TensorFlow is imported.
+"""
+
+import dataclasses
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
+from pix2pix_tf import sources
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', 'runs/pix2pix', 'Folder for config.json, checkpoints and '
+                    'TensorBoard events; training resumes from it.')
+
+
+def define_config_flags() -> None:
+    """One flag per Config field: same name, default and help (choices checked by Config)."""
+    definers = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+                str: flags.DEFINE_string}
+    for field in dataclasses.fields(config_lib.Config):
+        help_text = field.metadata['help']
+        if 'choices' in field.metadata:
+            help_text += f' One of: {", ".join(field.metadata["choices"])}.'
+        definers[field.type](field.name, field.default, help_text)
+
+
+def _program() -> str:
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'train.py'
+
+
+def config_from_flags() -> config_lib.Config:
+    """The Config the parsed flags describe; ConfigError for values no run can use."""
+    return config_lib.Config(**{field.name: FLAGS[field.name].value
+                                for field in dataclasses.fields(config_lib.Config)})
+
+
+def main(argv):
+    logging.set_verbosity(logging.WARNING)  # TensorFlow logs an INFO line per checkpoint.
+    if len(argv) > 1:
+        sys.exit(f'{_program()}: error: unexpected arguments {" ".join(argv[1:])}; flags look '
+                 f'like --name=value (see --help).')
+    try:
+        config = config_from_flags()
+        sources.resolve(config.dataset)
+        config_lib.check_workdir(config, FLAGS.workdir)
+    except config_lib.ConfigError as error:
+        sys.exit(f'{_program()}: error: {error}')
+
+    from pix2pix_tf import train_lib  # Imports TensorFlow: only once the flags are known good.
+
+    try:
+        result = train_lib.train_and_evaluate(config, FLAGS.workdir)
+    except (config_lib.ConfigError, train_lib.NonFiniteLossError) as error:
+        sys.exit(f'{_program()}: error: {error}')
+    if not result['stopped_by']:
+        print(f'Done at step {result["step"]}: checkpoints in '
+              f'{os.path.join(FLAGS.workdir, "checkpoints")}; '
+              f'tensorboard --logdir {FLAGS.workdir}')
+
+
+define_config_flags()
+
+
+def run() -> None:
+    """Entry point of `python train.py` and the `pix2pix-train` console script."""
+    # absl's --help lists the flags of the module named by argv[0]; these are defined here.
+    for name in [field.name for field in dataclasses.fields(config_lib.Config)] + ['workdir']:
+        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
+    app.run(main)
