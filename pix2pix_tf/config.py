@@ -43,14 +43,18 @@ class Config:
     # Data.
     dataset: str = _field(
         'datasets/sample',
-        'Training data: a folder of AB pairs (sketch left, photo right) with train/ and val/ '
-        'subfolders.')
+        'Training data: a folder of AB pairs (sketch left, photo right) or of sketches/ and '
+        'photos/, with train/ and val/ subfolders; or a TFDS name such as sketch2photo/zappos '
+        '(see pix2pix_tf/sources.py).')
+    data_dir: str = _field('', 'TFDS data dir for a TFDS --dataset ("" = $TFDS_DATA_DIR or '
+                           '~/tensorflow_datasets).')
     image_size: int = _field(256, 'Model input and output size in pixels; a power of two, 64-512.')
     load_size: int = _field(
         0, 'Size images are resized to before the random crop to image_size; '
         '0 = image_size * 286 / 256, the paper\'s jitter.')
     flip: bool = _field(True, 'Random horizontal flip of training pairs (sketch and photo together).')
-    shuffle_buffer: int = _field(1000, 'Shuffle buffer of training files (encoded, not decoded).')
+    shuffle_buffer: int = _field(1000, 'Shuffle buffer of encoded TFDS training records (folders '
+                                 'shuffle their whole file list).')
 
     # Model.
     norm: str = _field('batch', 'Normalization in both nets: batch (the paper) or instance.',
@@ -65,7 +69,8 @@ class Config:
     beta_1: float = _field(0.5, 'Adam beta_1 of both nets.')
     beta_2: float = _field(0.999, 'Adam beta_2 of both nets.')
     lr_decay_steps: int = _field(
-        0, 'Decay the learning rate linearly to zero over the last this many steps (0 = constant).')
+        0, 'Decay the learning rate linearly to zero over the last this many steps (0 = constant; '
+        'capped at --train_steps).')
 
     # Training loop.
     batch_size: int = _field(4, 'Global batch size.')
@@ -143,9 +148,6 @@ def _validate(config: Config) -> None:
     for name in ('lr_decay_steps', 'eval_examples', 'num_samples', 'shuffle_buffer', 'load_size'):
         if getattr(config, name) < 0:
             fail(f'--{name}={getattr(config, name)} must be 0 or more.')
-    if config.lr_decay_steps > config.train_steps:
-        fail(f'--lr_decay_steps={config.lr_decay_steps} is longer than '
-             f'--train_steps={config.train_steps}.')
 
 
 def read_workdir_config(workdir: str) -> Config:

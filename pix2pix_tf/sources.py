@@ -1,27 +1,30 @@
-"""Where training data lives, resolved from the `--dataset` string without importing TensorFlow.
+"""Where training data lives, resolved from `--dataset` / `--data_dir` without TensorFlow.
 
-`train.py` resolves the source before building anything, so a missing or empty folder fails in
-a fraction of a second with one line; `input_pipeline` then reads the resolved source.
+`--dataset` is one of:
+
+- a folder of **AB pairs** (pix2pix layout, sketch LEFT half, photo right half) with `train/`
+  and `val/` subfolders, such as the built-in `datasets/sample`;
+- a folder of **paired files**: `train/sketches/`, `train/photos/`, `val/sketches/`,
+  `val/photos/`, a sketch and its photo sharing a file name (any image format, extension may
+  differ);
+- a **TFDS dataset** built with `tfds build datasets/sketch2photo`, named `sketch2photo/zappos`,
+  `sketch2photo/edges2shoes` or `sketch2photo/photos` (optionally `name:version`), read from
+  `--data_dir` (default ~/tensorflow_datasets). Any TFDS dataset whose examples have `sketch`
+  and `photo` image features and train and validation splits works.
+
+`train.py` resolves the source before building anything, so a missing folder or an unbuilt
+dataset fails in a fraction of a second with one line that says what to do.
 """
 
 import dataclasses
+import json
 import os
 
 from pix2pix_tf.config import ConfigError
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
-SPLITS = ('train', 'val')
-
-
-@dataclasses.dataclass(frozen=True)
-class AbFolder:
-    """A folder of AB pairs (sketch LEFT half, photo right half) with train/ and val/ subfolders."""
-
-    root: str
-
-    def files(self, split: str) -> list[str]:
-        """Sorted image paths of `split` ('train' or 'val')."""
-        return list_images(os.path.join(self.root, split))
+FOLDER_SPLITS = {'train': 'train', 'eval': 'val'}
+TFDS_SPLITS = {'train': 'train', 'eval': 'validation'}
 
 
 def list_images(folder: str) -> list[str]:
@@ -30,19 +33,112 @@ def list_images(folder: str) -> list[str]:
                   if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'))
 
 
-def resolve(dataset: str) -> AbFolder:
+@dataclasses.dataclass(frozen=True)
+class AbFolder:
+    """AB pairs in <root>/train and <root>/val."""
+
+    root: str
+
+    def files(self, split: str) -> list[str]:
+        """Sorted image paths of 'train' or 'eval' (the val/ folder)."""
+        return list_images(os.path.join(self.root, FOLDER_SPLITS[split]))
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedFolders:
+    """Sketches and photos in <root>/<train|val>/<sketches|photos>, matched by file name."""
+
+    root: str
+
+    def pairs(self, split: str) -> tuple[list[str], list[str]]:
+        """(sketch paths, photo paths) of 'train' or 'eval', matched by name without extension.
+
+        Raises ConfigError when a sketch has no photo or the reverse.
+        """
+        folder = os.path.join(self.root, FOLDER_SPLITS[split])
+        sketches, photos = ({os.path.splitext(os.path.basename(path))[0]: path
+                             for path in list_images(os.path.join(folder, kind))}
+                            for kind in ('sketches', 'photos'))
+        unmatched = sorted(set(sketches) ^ set(photos))
+        if unmatched:
+            raise ConfigError(f'{folder}: {len(unmatched)} files have no partner in the other '
+                              f'folder (for example {unmatched[0]!r}); every sketch needs a photo '
+                              f'with the same name.')
+        names = sorted(sketches)
+        return [sketches[name] for name in names], [photos[name] for name in names]
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsDataset:
+    """A prepared TFDS dataset: `directory` holds its dataset_info.json and record files."""
+
+    name: str
+    directory: str
+
+    def num_examples(self, split: str) -> int:
+        with open(os.path.join(self.directory, 'dataset_info.json')) as file:
+            info = json.load(file)
+        for entry in info.get('splits', []):
+            if entry['name'] == TFDS_SPLITS[split]:
+                return sum(int(count) for count in entry.get('shardLengths', []))
+        return 0
+
+
+def default_data_dir() -> str:
+    return os.environ.get('TFDS_DATA_DIR') or os.path.expanduser('~/tensorflow_datasets')
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split('.'))
+
+
+def _prepared_versions(base: str) -> list[str]:
+    """Version folders under `base` that hold a prepared dataset, oldest first."""
+    if not os.path.isdir(base):
+        return []
+    return sorted((entry for entry in os.listdir(base)
+                   if os.path.isfile(os.path.join(base, entry, 'dataset_info.json'))),
+                  key=_version_key)
+
+
+def _resolve_tfds(dataset: str, data_dir: str) -> TfdsDataset:
+    data_dir = os.path.expanduser(data_dir or default_data_dir())
+    name, _, version = dataset.partition(':')
+    base = os.path.join(data_dir, *name.split('/'))
+    versions = [entry for entry in _prepared_versions(base) if entry == version or not version]
+    if not versions:
+        builder, _, config = name.partition('/')
+        raise ConfigError(
+            f'--dataset={dataset}: no such folder, and no prepared TFDS dataset in {base}. Pass '
+            f'a folder of pairs (run from the repository root for datasets/sample), or build the '
+            f'dataset: tfds build datasets/{builder} --config={config or "<config>"} '
+            f'--manual_dir=<raw data> --data_dir={data_dir}')
+    source = TfdsDataset(name, os.path.join(base, versions[-1]))
+    for split in TFDS_SPLITS:
+        if not source.num_examples(split):
+            raise ConfigError(f'{source.directory} has no {TFDS_SPLITS[split]} examples; '
+                              f'training needs train and validation splits.')
+    return source
+
+
+def resolve(dataset: str, data_dir: str = '') -> AbFolder | PairedFolders | TfdsDataset:
     """The data source `dataset` names; raises ConfigError with a one-line fix when unusable."""
     if not os.path.isdir(dataset):
-        raise ConfigError(
-            f'--dataset={dataset}: no such folder. Pass a folder of AB pairs with train/ and val/ '
-            f'subfolders (run from the repository root for the built-in datasets/sample).')
-    source = AbFolder(dataset)
-    for split in SPLITS:
-        folder = os.path.join(dataset, split)
+        return _resolve_tfds(dataset, data_dir)
+    paired = os.path.isdir(os.path.join(dataset, 'train', 'sketches'))
+    source = PairedFolders(dataset) if paired else AbFolder(dataset)
+    what = 'sketches and photos' if paired else 'AB pairs (sketch left, photo right)'
+    for split, folder_name in FOLDER_SPLITS.items():
+        folder = os.path.join(dataset, folder_name)
         if not os.path.isdir(folder):
-            raise ConfigError(f'--dataset={dataset} has no {split}/ subfolder; put the AB pairs '
-                              f'in {folder}.')
-        if not source.files(split):
-            raise ConfigError(f'{folder} holds no {"/".join(IMAGE_EXTENSIONS)} files; put AB pairs '
-                              f'(sketch left, photo right) there.')
+            raise ConfigError(f'--dataset={dataset} has no {folder_name}/ subfolder; put the '
+                              f'{what} of that split in {folder}.')
+        if paired:
+            for kind in ('sketches', 'photos'):
+                if not os.path.isdir(os.path.join(folder, kind)):
+                    raise ConfigError(f'{folder} has no {kind}/ subfolder; paired data needs '
+                                      f'{folder}/sketches and {folder}/photos.')
+        if not (source.pairs(split)[0] if paired else source.files(split)):
+            raise ConfigError(f'{folder} holds no {"/".join(IMAGE_EXTENSIONS)} files; put '
+                              f'{what} there.')
     return source

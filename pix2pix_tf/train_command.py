@@ -50,7 +50,7 @@ def main(argv):
                  f'like --name=value (see --help).')
     try:
         config = config_from_flags()
-        sources.resolve(config.dataset)
+        sources.resolve(config.dataset, config.data_dir)
         config_lib.check_workdir(config, FLAGS.workdir)
     except config_lib.ConfigError as error:
         sys.exit(f'{_program()}: error: {error}')

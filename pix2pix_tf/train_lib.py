@@ -49,14 +49,15 @@ class TrainState:
 def learning_rate_at(step, config: config_lib.Config) -> tf.Tensor:
     """Learning rate for the update made at `step` (0-based): constant, then linear to zero.
 
-    Over the last `lr_decay_steps` steps the rate falls linearly, as the reference's 'linear'
-    policy, and reaches lr / lr_decay_steps at the last step (never exactly zero).
+    Over the last `lr_decay_steps` steps (at most all of them) the rate falls linearly, as the
+    reference's 'linear' policy, and reaches lr / lr_decay_steps at the last step (never zero).
     """
     learning_rate = tf.constant(config.learning_rate, tf.float32)
-    if not config.lr_decay_steps:
+    decay_steps = min(config.lr_decay_steps, config.train_steps)
+    if not decay_steps:
         return learning_rate
     remaining = tf.cast(config.train_steps - tf.cast(step, tf.int64), tf.float32)
-    return learning_rate * tf.clip_by_value(remaining / config.lr_decay_steps, 0.0, 1.0)
+    return learning_rate * tf.clip_by_value(remaining / decay_steps, 0.0, 1.0)
 
 
 def create_state(config: config_lib.Config, policy: str) -> TrainState:

@@ -21,6 +21,9 @@ def test_learning_rate_constant_then_linear_to_zero(make_config):
     np.testing.assert_allclose(rates, [1, 1, 1, 1, 1, 1, 1.0, 0.75, 0.5, 0.25])
     constant = make_config(learning_rate=0.5, lr_decay_steps=0)
     assert float(train_lib.learning_rate_at(3, constant)) == 0.5
+    # A decay longer than the run (zappos.flags with a short --train_steps) spans the run.
+    short = make_config(learning_rate=1.0, train_steps=2, lr_decay_steps=85000)
+    assert [float(train_lib.learning_rate_at(step, short)) for step in (0, 1)] == [1.0, 0.5]
 
 
 def _one_step(config, policy):
