@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
+from pix2pix_tf import models
 
 CHECKPOINT_DIR = 'checkpoints'
 
@@ -84,3 +85,25 @@ def checkpoint_path(workdir: str, step: int | None = None) -> str:
         raise config_lib.ConfigError(f'no checkpoint for step {step} in {directory}; available '
                                      f'steps: {", ".join(map(str, available)) or "none"}.')
     return path
+
+
+def restore_generator(workdir: str, step: int | None = None):
+    """(Config, generator, checkpoint path): the generator alone, from a training workdir.
+
+    Built from workdir/config.json under the float32 policy (checkpoint variables are float32
+    under every training policy), with its dropout RNG state, from the latest checkpoint or
+    the one of `step`. Raises ConfigError when the workdir or checkpoint is missing.
+    """
+    config = config_lib.read_workdir_config(workdir)
+    path = checkpoint_path(workdir, step)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy('float32')
+    try:
+        generator = models.build_generator(config.image_size, config.norm,
+                                           config.generator_filters, config.dropout_rate)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    checkpoint = tf.train.Checkpoint(generator=generator,
+                                     dropout_states=dropout_states(generator))
+    checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    return config, generator, path

@@ -70,14 +70,12 @@ def decode_image(data: bytes) -> tuple[np.ndarray, str | None]:
     elif image.dtype != np.uint8:
         raise SkippedFile(f'unsupported pixel type {image.dtype}')
     if image.ndim == 2 or image.shape[2] == 1:
-        return cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2RGB), 'grayscale'
-    if image.shape[2] == 4:
-        alpha = image[..., 3:].astype(np.float32) / 255.0
-        blended = image[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-        return cv2.cvtColor(np.round(blended).astype(np.uint8), cv2.COLOR_BGR2RGB), 'alpha'
-    if data.startswith(b'\xff\xd8') and _jpeg_is_cmyk(data):
+        converted = 'grayscale'
+    elif image.shape[2] == 4:
+        converted = 'alpha'
+    elif data.startswith(b'\xff\xd8') and _jpeg_is_cmyk(data):
         converted = 'CMYK'  # OpenCV already converted it to BGR.
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), converted
+    return cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2RGB), converted
 
 
 def square_photo(photo: np.ndarray, size: int) -> np.ndarray:

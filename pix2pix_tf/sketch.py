@@ -37,8 +37,9 @@ MIN_LINE_PIXELS = 10  # Inner-line fragments smaller than this are specks (at 25
 MIN_SIZE = 16  # Smallest photo side accepted.
 
 
-def _as_rgb(photo: np.ndarray) -> np.ndarray:
-    """uint8 [H,W], [H,W,1], [H,W,3] or [H,W,4] (alpha composited on white) -> [H,W,3]."""
+def to_three_channels(photo: np.ndarray) -> np.ndarray:
+    """uint8 [H,W], [H,W,1], [H,W,3] or [H,W,4] -> [H,W,3]: gray repeated, alpha composited on
+    white (the background of product photos and sketches). Channel order is kept."""
     photo = np.asarray(photo)
     if photo.dtype != np.uint8:
         raise ValueError(f'photo must be uint8, not {photo.dtype}; convert with '
@@ -92,7 +93,7 @@ def photo_to_sketch(photo: np.ndarray) -> np.ndarray:
     Returns:
       uint8 [H, W]: 0 (black) on strokes, 255 (white) elsewhere.
     """
-    photo = _as_rgb(photo)
+    photo = to_three_channels(photo)
     height, width = photo.shape[:2]
     if min(height, width) < MIN_SIZE:
         raise ValueError(f'photo is {height}x{width}; photo_to_sketch needs at least '

@@ -1,0 +1,168 @@
+"""The prediction command: local SavedModel and TF Serving REST backends.
+
+No TF Serving binary can be installed here, so the REST path is checked two ways: the request
+and response bodies are compared with TF Serving's documented REST predict format
+(https://www.tensorflow.org/tfx/serving/api_rest: row format "instances", binary values as
+{"b64": ...}, string outputs whose name ends in "_bytes" returned base64-encoded), and a small
+stand-in server that speaks that format answers with the SavedModel loaded by TensorFlow's own
+loader, which is what TF Serving runs.
+"""
+
+import base64
+import http.server
+import json
+import subprocess
+import sys
+import threading
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf import checkpoints
+from pix2pix_tf import predict
+from pix2pix_tf import serving
+from pix2pix_tf import train_lib
+
+from conftest import REPO
+from conftest import SAMPLE
+from conftest import tiny_config
+
+AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))
+
+
+@pytest.fixture(scope='module')
+def model_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp('predict')
+    train_lib.train_and_evaluate(tiny_config(train_steps=2, eval_every=1000), str(root / 'run'))
+    _, generator, _ = checkpoints.restore_generator(str(root / 'run'))
+    serving.export(generator, 64, 'paper', str(root / 'models'))
+    return root / 'models'
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """A folder of 3 sketches (PNG, JPEG, an odd size) and of 2 photos, from real pairs."""
+    sketches, photos = tmp_path / 'sketches', tmp_path / 'photos'
+    sketches.mkdir()
+    photos.mkdir()
+    for index, path in enumerate(AB_FILES[:3]):
+        ab = cv2.imread(str(path))
+        sketch = ab[:, :256] if index != 2 else cv2.resize(ab[:, :256], (120, 90))
+        cv2.imwrite(str(sketches / f'shoe{index}.{"jpg" if index == 1 else "png"}'), sketch)
+    for index, path in enumerate(AB_FILES[3:5]):
+        cv2.imwrite(str(photos / f'photo{index}.jpg'), cv2.imread(str(path))[:, 256:])
+    (sketches / 'notes.txt').write_text('not an image')
+    return sketches, photos
+
+
+def test_rest_request_body_follows_the_documented_format():
+    body = predict.rest_request_body([b'\x89PNG first', b'\xff\xd8 second'])
+    assert body == {'signature_name': 'serving_default',
+                    'instances': [{'b64': base64.b64encode(b'\x89PNG first').decode()},
+                                  {'b64': base64.b64encode(b'\xff\xd8 second').decode()}]}
+    json.dumps(body)  # Valid JSON: binary only inside b64 strings.
+
+
+def test_rest_response_parsing_and_server_errors():
+    # A single-output signature answers one {"b64": ...} per instance.
+    response = {'predictions': [{'b64': base64.b64encode(b'png-1').decode()},
+                                {'b64': base64.b64encode(b'png-2').decode()}]}
+    assert predict.parse_rest_response(response, 2) == [b'png-1', b'png-2']
+    with pytest.raises(predict.PredictError, match='the server answered: Unknown image'):
+        predict.parse_rest_response({'error': 'Unknown image file format.'}, 1)
+    with pytest.raises(predict.PredictError, match='unexpected response'):
+        predict.parse_rest_response({'predictions': []}, 1)
+
+
+class StandInServing(http.server.BaseHTTPRequestHandler):
+    """Answers POST /v1/models/<name>:predict as TF Serving's REST API does (see the docstring
+    of this module), running the SavedModel with TensorFlow's loader."""
+
+    signature = None
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        try:
+            assert self.path.endswith(':predict'), self.path
+            images = [base64.b64decode(instance['b64']) for instance in body['instances']]
+            outputs = self.signature(images=tf.constant(images))
+            name, = outputs  # TF Serving: one output -> a bare value per instance.
+            assert name.endswith('_bytes'), 'TF Serving base64-encodes only *_bytes outputs'
+            answer, status = {'predictions': [{'b64': base64.b64encode(bytes(v)).decode()}
+                                              for v in outputs[name].numpy()]}, 200
+        except tf.errors.InvalidArgumentError as error:
+            answer, status = {'error': error.message.strip().splitlines()[-1]}, 400
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_rest_backend_against_a_stand_in_server(model_dir, inputs, tmp_path):
+    StandInServing.signature = tf.saved_model.load(
+        predict.resolve_model_dir(str(model_dir))).signatures['serving_default']
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), StandInServing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f'http://127.0.0.1:{server.server_port}/v1/models/sample'
+        backend = predict.RestBackend(url)
+        written = predict.run([str(inputs[0])], backend, str(tmp_path / 'rest'))
+        local = predict.run([str(inputs[0])], predict.LocalBackend(str(model_dir)),
+                            str(tmp_path / 'local'))
+        for rest_path, local_path in zip(written, local):
+            np.testing.assert_array_equal(cv2.imread(rest_path), cv2.imread(local_path))
+        with pytest.raises(predict.PredictError, match='the server answered: .*image'):
+            backend.predict([b'not an image'])
+    finally:
+        server.shutdown()
+    with pytest.raises(predict.PredictError, match='cannot reach'):
+        predict.RestBackend(url, timeout=5).predict([b'x'])
+
+
+def test_command_on_a_folder_with_grid(model_dir, inputs, tmp_path):
+    out = tmp_path / 'out'
+    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.predict', str(inputs[0]),
+                             f'--model={model_dir}', f'--output_dir={out}', '--grid',
+                             '--batch_size=2'], cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '3 photos written to' in result.stdout
+    assert '2/3 images' in result.stderr and '3/3 images' in result.stderr  # Progress.
+    for name, shape in (('shoe0', (256, 256, 3)), ('shoe1', (256, 256, 3)),
+                        ('shoe2', (90, 120, 3))):
+        photo = cv2.imread(str(out / f'{name}.png'))
+        assert photo.shape == shape and photo.std() > 1
+    grid = cv2.imread(str(out / 'grid.png'))
+    # One 256-pixel-high row per input, sketch | photo; the widest row (the 120x90 input,
+    # scaled to 341x256 per tile) sets the width.
+    assert grid.shape == (3 * 256, 2 * round(120 * 256 / 90), 3)
+
+
+def test_from_photo_writes_sketch_photo_and_grid(model_dir, inputs, tmp_path):
+    out = tmp_path / 'out'
+    written = predict.run([str(inputs[1] / '*.jpg')], predict.LocalBackend(str(model_dir)),
+                          str(out), grid=True, from_photo=True)
+    assert len(written) == 2
+    sketch = cv2.imread(str(out / 'photo0_sketch.png'), cv2.IMREAD_GRAYSCALE)
+    assert set(np.unique(sketch)) == {0, 255}
+    assert cv2.imread(str(out / 'grid.png')).shape == (2 * 256, 3 * 256, 3)
+
+
+def test_clear_errors_for_bad_arguments(tmp_path, model_dir):
+    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.predict',
+                             str(tmp_path / 'missing.png'), f'--model={model_dir}'], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f'pix2pix-predict: error: {tmp_path / "missing.png"}: no such file or folder, and no '
+        f'file matches it.']
+    with pytest.raises(predict.PredictError, match='no saved_model.pb'):
+        predict.resolve_model_dir(str(tmp_path))
+    assert predict.resolve_model_dir(str(model_dir)).endswith('/1')

@@ -1,0 +1,207 @@
+"""Export a tiny trained model, reload it in a fresh process, and serve it."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from pix2pix_tf import checkpoints
+from pix2pix_tf import images
+from pix2pix_tf import models
+from pix2pix_tf import serving
+from pix2pix_tf import train_lib
+
+from conftest import REPO
+from conftest import SAMPLE
+from conftest import tiny_config
+
+SKETCH_PATH = sorted((SAMPLE / 'val').glob('*.jpg'))[0]
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp('trained')
+    train_lib.train_and_evaluate(tiny_config(train_steps=3, eval_every=1000), str(path))
+    return path
+
+
+def sketch_pixels(size=64) -> np.ndarray:
+    """A real validation sketch (left half of a sample pair), uint8 [size, size]."""
+    sketch = Image.open(SKETCH_PATH).convert('L').crop((0, 0, 256, 256))
+    return np.asarray(sketch.resize((size, size), Image.BILINEAR))
+
+
+def encode(array: np.ndarray, format_: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format_)
+    return buffer.getvalue()
+
+
+def keras_photo(generator, sketch: np.ndarray, mode: str) -> np.ndarray:
+    """What the Keras generator makes of a model-sized uint8 sketch [S, S]."""
+    model_input = images.to_model_range(sketch[np.newaxis, :, :, np.newaxis])
+    return images.to_uint8(models.generate(generator, model_input, mode)).numpy()[0]
+
+
+# Runs in a fresh interpreter: TensorFlow's own loader, as TF Serving loads the model.
+RELOAD_SCRIPT = textwrap.dedent('''
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    model_dir, inputs_path, out_path = sys.argv[1:4]
+    loaded = tf.saved_model.load(model_dir)
+    serve = loaded.signatures['serving_default']
+    pixels = loaded.signatures['predict_pixels']
+    before = [v.numpy().copy() for v in loaded.generator_variables]
+    inputs = np.load(inputs_path)
+    results = {}
+    for name in inputs.files:
+        if name == 'pixels':
+            results['pixels'] = pixels(sketches=tf.constant(inputs[name]))['photos'].numpy()
+            continue
+        png = serve(images=tf.constant([inputs[name].tobytes()]))['images_bytes'][0]
+        results[name] = tf.io.decode_png(png).numpy()
+    try:
+        serve(images=tf.constant([b'definitely not an image']))
+        errors = 'no error'
+    except tf.errors.InvalidArgumentError as error:
+        errors = str(error)
+    try:
+        pixels(sketches=tf.zeros([1, 8, 8, 1], tf.float32))
+        dtype_error = 'no error'
+    except tf.errors.InvalidArgumentError as error:
+        dtype_error = str(error)
+    # The model keeps serving after a bad request.
+    again = serve(images=tf.constant([inputs[inputs.files[0]].tobytes()]))['images_bytes'][0]
+    results['again'] = tf.io.decode_png(again).numpy()
+    unchanged = all(np.array_equal(b, v.numpy()) for b, v in zip(before,
+                                                                 loaded.generator_variables))
+    np.savez(out_path, **results)
+    print(json.dumps({'error': errors, 'dtype_error': dtype_error, 'unchanged': unchanged}))
+''')
+
+
+def reload_and_serve(model_dir, inputs: dict, tmp_path):
+    np.savez(tmp_path / 'inputs.npz', **inputs)
+    result = subprocess.run([sys.executable, '-c', RELOAD_SCRIPT, str(model_dir),
+                             str(tmp_path / 'inputs.npz'), str(tmp_path / 'out.npz')],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return dict(np.load(tmp_path / 'out.npz')), report
+
+
+@pytest.mark.parametrize('mode', ['paper', 'eval'])
+def test_reloaded_savedmodel_matches_keras_and_serves_any_image(workdir, tmp_path, mode):
+    _, generator, _ = checkpoints.restore_generator(str(workdir))
+    path = serving.export(generator, 64, mode, str(tmp_path / 'export'))
+    assert path == str(tmp_path / 'export' / '1')
+    sketch = sketch_pixels(64)
+    rgba = np.concatenate([np.repeat(sketch[..., None], 3, -1),
+                           np.full([64, 64, 1], 255, np.uint8)], axis=-1)
+    rgba[:8, :, 3] = 0  # A transparent band: counts as white paper.
+    odd = sketch_pixels(100)[:, 10:87]  # 100x77
+    inputs = {
+        'png_gray': np.frombuffer(encode(sketch, 'PNG'), np.uint8),
+        'png_rgb': np.frombuffer(encode(np.repeat(sketch[..., None], 3, -1), 'PNG'), np.uint8),
+        'png_rgba': np.frombuffer(encode(rgba, 'PNG'), np.uint8),
+        'jpeg': np.frombuffer(encode(sketch, 'JPEG'), np.uint8),
+        'odd_size': np.frombuffer(encode(odd, 'PNG'), np.uint8),
+        'pixels': sketch[np.newaxis, :, :, np.newaxis],
+    }
+    outputs, report = reload_and_serve(path, inputs, tmp_path)
+    expected = keras_photo(generator, sketch, mode)
+    for name in ('png_gray', 'png_rgb', 'pixels'):
+        got = outputs[name][0] if name == 'pixels' else outputs[name]
+        assert got.shape == (64, 64, 3)
+        assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1, name
+    assert outputs['png_rgba'].shape == (64, 64, 3)
+    assert outputs['jpeg'].shape == (64, 64, 3)
+    assert outputs['odd_size'].shape == (100, 77, 3)
+    np.testing.assert_array_equal(outputs['again'], outputs['png_gray'])
+    assert 'Unknown image file format' in report['error']
+    assert 'expected to be a uint8 tensor but is a float tensor' in report['dtype_error']
+    assert report['unchanged'], 'a request changed a variable'
+
+
+def test_export_command_versions_overwrite_and_saved_model_cli(workdir, tmp_path):
+    export_dir = tmp_path / 'models'
+
+    def export(*flags):
+        return subprocess.run([sys.executable, 'export.py', f'--workdir={workdir}',
+                               f'--export_dir={export_dir}', *flags], cwd=REPO,
+                              capture_output=True, text=True, timeout=300)
+
+    first, second = export(), export()
+    assert first.returncode == 0 and second.returncode == 0, second.stderr[-2000:]
+    assert sorted(os.listdir(export_dir)) == ['1', '2']
+    refused = export('--version=1')
+    assert refused.returncode != 0
+    assert refused.stderr.strip().endswith('already exists; pass --overwrite to replace it, or '
+                                           'omit --version to write version 3.')
+    assert export('--version=1', '--overwrite', '--inference_mode=eval').returncode == 0
+    with open(export_dir / '1' / 'assets.extra' / 'pix2pix.json') as file:
+        assert json.load(file)['inference_mode'] == 'eval'
+    cli = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
+    shown = subprocess.run([cli, 'show', '--dir', str(export_dir / '2'), '--all'],
+                           capture_output=True, text=True, timeout=300).stdout
+    for line in ("signature_def['serving_default']", "inputs['images'] tensor_info",
+                 'dtype: DT_STRING', "outputs['images_bytes'] tensor_info",
+                 "signature_def['predict_pixels']", "inputs['sketches'] tensor_info",
+                 'dtype: DT_UINT8', 'shape: (-1, -1, -1, 1)', "outputs['photos'] tensor_info",
+                 'shape: (-1, -1, -1, 3)'):
+        assert line in shown, line
+    missing = subprocess.run([sys.executable, 'export.py', f'--workdir={tmp_path / "nope"}'],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0 and 'config.json not found' in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_interrupted_export_leaves_no_version(workdir, tmp_path):
+    export_dir = tmp_path / 'models'
+    process = subprocess.Popen([sys.executable, 'export.py', f'--workdir={workdir}',
+                                f'--export_dir={export_dir}'], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None:
+            if export_dir.is_dir() and any(name.startswith(serving.TEMP_PREFIX)
+                                           for name in os.listdir(export_dir)):
+                process.send_signal(signal.SIGKILL)  # Killed while writing.
+                break
+            time.sleep(0.005)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL, 'the export finished before it was killed'
+    assert serving.numeric_versions(str(export_dir)) == []
+    # The next export cleans the leftover and writes version 1.
+    _, generator, _ = checkpoints.restore_generator(str(workdir))
+    serving.export(generator, 64, 'paper', str(export_dir))
+    assert sorted(os.listdir(export_dir)) == ['1']
+
+
+def test_restore_generator_errors(tmp_path, workdir):
+    from pix2pix_tf import config as config_lib
+    with pytest.raises(config_lib.ConfigError, match='no checkpoint for step 99'):
+        checkpoints.restore_generator(str(workdir), 99)
+    with pytest.raises(config_lib.ConfigError, match='config.json not found'):
+        checkpoints.restore_generator(str(tmp_path))
+
+
+def test_sketch_to_gray_composites_alpha_on_white():
+    rgba = tf.constant([[[0, 0, 0, 0], [0, 0, 0, 255], [255, 0, 0, 255]]], tf.uint8)
+    gray = serving.sketch_to_gray(rgba).numpy()[0, :, 0]
+    np.testing.assert_allclose(gray, [255, 0, 0.2989 * 255], atol=0.5)
+    gray_alpha = tf.constant([[[100, 255], [100, 0]]], tf.uint8)
+    np.testing.assert_allclose(serving.sketch_to_gray(gray_alpha).numpy()[0, :, 0], [100, 255],
+                               atol=0.5)
