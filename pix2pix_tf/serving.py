@@ -41,6 +41,12 @@ def sketch_to_gray(image: tf.Tensor) -> tf.Tensor:
     return tf.image.rgb_to_grayscale(color * alpha + 255.0 * (1.0 - alpha))
 
 
+def _resize(batch: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+    """Square float [N, S, S, C] -> [N, size, size, C]; no work when S == size already."""
+    return tf.cond(tf.shape(batch)[1] == size, lambda: batch,
+                   lambda: tf.image.resize(batch, [size, size], antialias=True))
+
+
 def _pad_to_square(sketches: tf.Tensor) -> tf.Tensor:
     """float [N, H, W, 1] 0-255 -> [N, S, S, 1], S = max(H, W), centred on white."""
     height, width = tf.shape(sketches)[1], tf.shape(sketches)[2]
@@ -67,12 +73,10 @@ class Pix2PixServing(tf.Module):
         height, width = tf.shape(sketches)[1], tf.shape(sketches)[2]
         square = _pad_to_square(sketches)
         side = tf.shape(square)[1]
-        model_input = tf.image.resize(square, [self.image_size, self.image_size],
-                                      antialias=True)
-        model_input = tf.clip_by_value(model_input, 0.0, 255.0)
+        model_input = tf.clip_by_value(_resize(square, self.image_size), 0.0, 255.0)
         photos = models.generate(self.generator, images.to_model_range(model_input),
                                  self.inference_mode)
-        photos = tf.image.resize(photos, [side, side], antialias=True)
+        photos = _resize(photos, side)
         top, left = (side - height) // 2, (side - width) // 2
         return images.to_uint8(photos[:, top:top + height, left:left + width])
 
