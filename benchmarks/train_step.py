@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
 from pix2pix_tf import models  # noqa: E402
-from pix2pix_tf import train_lib  # noqa: E402
+from pix2pix_tf import train_step  # noqa: E402
 
 
 def conv_flops(model: keras.Model) -> int:
@@ -60,19 +60,20 @@ def time_config(image_size: int, batch_size: int, policy: str, jit: bool,
     try:
         config = config_lib.Config(image_size=image_size, batch_size=batch_size, precision=policy,
                                    jit_compile=jit)
-        state = train_lib.create_state(config, policy)
+        state = train_step.create_state(config, policy)
         strategy = tf.distribute.get_strategy()
-        step = train_lib.make_train_step(state, config, strategy)
+        step = train_step.make_train_step(state, config, strategy)
         batch = {'sketch': tf.random.uniform([batch_size, image_size, image_size, 1], -1, 1),
                  'photo': tf.random.uniform([batch_size, image_size, image_size, 3], -1, 1)}
         iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+        no_stop = tf.constant(0)
         for _ in range(2):  # Trace, compile, warm the allocator.
-            float(step(iterator)['generator/total_loss'])
+            float(step(iterator, no_stop)[0]['generator/total_loss'])
         durations = []
         started = time.perf_counter()
         while len(durations) < min_steps or time.perf_counter() - started < seconds:
             begin = time.perf_counter()
-            float(step(iterator)['generator/total_loss'])
+            float(step(iterator, no_stop)[0]['generator/total_loss'])
             durations.append(time.perf_counter() - begin)
         durations.sort()
         median = durations[len(durations) // 2]

@@ -2,8 +2,8 @@
 
     <workdir>/config.json          the Config the models were built from (export/eval read it)
     <workdir>/checkpoints/ckpt-N.* step N: step counter, both models, both optimizers (Adam
-                                   slots, and the loss scale under float16), the dropout RNG
-                                   state, and the training input iterator
+                                   slots, and the loss scale under float16) and the dropout RNG
+                                   state; the input position follows from the step
     <workdir>/train, <workdir>/eval TensorBoard event files
 
 A checkpoint is written by TensorFlow to new files and only then named in
@@ -38,30 +38,32 @@ def dropout_states(generator: keras.Model) -> list:
             if isinstance(layer, keras.layers.Dropout)]
 
 
-def make_checkpoint(state, train_iterator=None) -> tf.train.Checkpoint:
-    """A tf.train.Checkpoint of a `train_lib.TrainState` (and the input iterator, if given)."""
-    objects = dict(step=state.step, generator=state.generator,
-                   discriminator=state.discriminator,
-                   generator_optimizer=state.generator_optimizer,
-                   discriminator_optimizer=state.discriminator_optimizer,
-                   dropout_states=dropout_states(state.generator))
-    if train_iterator is not None:
-        objects['train_iterator'] = train_iterator
-    return tf.train.Checkpoint(**objects)
+def make_checkpoint(state) -> tf.train.Checkpoint:
+    """A tf.train.Checkpoint of a `train_step.TrainState`.
+
+    The input pipeline needs no state of its own: its position is a function of the step.
+    """
+    return tf.train.Checkpoint(step=state.step, generator=state.generator,
+                               discriminator=state.discriminator,
+                               generator_optimizer=state.generator_optimizer,
+                               discriminator_optimizer=state.discriminator_optimizer,
+                               dropout_states=dropout_states(state.generator))
 
 
-def make_manager(state, train_iterator, workdir: str,
-                 keep_checkpoints: int) -> tf.train.CheckpointManager:
-    return tf.train.CheckpointManager(make_checkpoint(state, train_iterator),
+def make_manager(state, workdir: str, keep_checkpoints: int) -> tf.train.CheckpointManager:
+    return tf.train.CheckpointManager(make_checkpoint(state),
                                       os.path.join(workdir, CHECKPOINT_DIR),
                                       max_to_keep=keep_checkpoints)
 
 
-def restore_latest(manager: tf.train.CheckpointManager) -> str | None:
-    """Restores the newest checkpoint, if any; returns its path."""
-    path = manager.latest_checkpoint
+def restore_latest(checkpoint: tf.train.Checkpoint, workdir: str) -> str | None:
+    """Restores the newest checkpoint of workdir/checkpoints, if any; returns its path.
+
+    Every worker of a multi-worker run restores the chief's series (the only one kept).
+    """
+    path = tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
     if path:
-        manager.checkpoint.restore(path).assert_existing_objects_matched()
+        checkpoint.restore(path).assert_existing_objects_matched()
     return path
 
 

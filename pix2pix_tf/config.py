@@ -16,6 +16,7 @@ import os
 PRECISIONS = ('auto', 'float32', 'mixed_float16', 'mixed_bfloat16')
 NORMS = ('batch', 'instance')
 INFERENCE_MODES = ('paper', 'eval')
+STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 
 CONFIG_FILE = 'config.json'  # In every training workdir.
@@ -79,6 +80,13 @@ class Config:
         'auto', 'auto = mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native bfloat16 '
         '(AVX512-BF16/AMX), else float32.', PRECISIONS)
     jit_compile: bool = _field(False, 'Compile the train step with XLA.')
+    strategy: str = _field(
+        'auto', 'tf.distribute strategy: auto = mirrored with several GPUs, else one_device; '
+        'multi_worker reads TF_CONFIG; tpu uses --tpu.', STRATEGIES)
+    tpu: str = _field('', 'TPU name or grpc:// address for --strategy=tpu ("" = local TPU VM).')
+    sync_batch_norm: bool = _field(
+        False, 'With --norm=batch and several replicas: batch statistics over the global '
+        'batch instead of each replica\'s slice (one all-reduce per norm layer).')
     seed: int = _field(0, 'Seed of weights, dropout, shuffling and jitter.')
 
     # Checkpoints, summaries, evaluation.
@@ -131,6 +139,9 @@ def _validate(config: Config) -> None:
     if config.load_size and config.load_size < size:
         fail(f'--load_size={config.load_size} is smaller than --image_size={size}; the random '
              f'crop needs load_size >= image_size (or 0 for the default).')
+    if config.sync_batch_norm and config.jit_compile:
+        fail('--sync_batch_norm cannot be combined with --jit_compile: the cross-replica '
+             'all-reduce of synchronized batch norm cannot run inside the XLA-compiled part.')
     for name in ('learning_rate', 'l1_weight'):
         if not math.isfinite(getattr(config, name)) or getattr(config, name) < 0:
             fail(f'--{name}={getattr(config, name)} must be a finite number >= 0.')

@@ -1,11 +1,13 @@
 """tf.data pipelines: sketch/photo pairs -> batches of {'sketch', 'photo'} in [-1, 1].
 
-Training: shuffle the (cheap) file list, decode in parallel, paired jitter (resize to
-`load_size`, random crop to `image_size`, random horizontal flip, identical for sketch and
-photo), batch, prefetch. The jitter is drawn with stateless ops seeded by (seed, element index),
-so the stream of examples is a pure function of the seed, and the iterator (which holds the
-shuffle order and position) is saved in every checkpoint: a resumed run sees exactly the
-examples an uninterrupted one would.
+Training: each epoch is a seeded permutation of the split's cheap records (file paths, or
+encoded TFDS records, shuffled again in a buffer), decoded in parallel, with the paper's
+jitter (resize to `load_size`, random crop to `image_size`, random horizontal flip, identical
+for sketch and photo), batched and prefetched. Order and jitter are stateless functions of
+(seed, position in the stream), and global batch s holds positions [s*B, (s+1)*B): a resumed
+run (which starts the stream at its step), and a run on any number of workers or replicas, sees
+exactly the examples of an uninterrupted single-device run. (TensorFlow 2.21 cannot checkpoint
+a tf.distribute iterator, so the position, not an iterator, is what resumes.)
 
 Evaluation: deterministic order, no jitter, resized to `image_size`.
 
@@ -80,64 +82,111 @@ def _decode_ab_file(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return decode_ab_pair(tf.io.read_file(path))
 
 
-def _records(source, split: str, config, shuffle: bool):
-    """(dataset of undecoded records, decode(record) -> (sketch, photo) uint8) of a split.
+def _epoch_order(count: int, seed: int, epoch: tf.Tensor) -> tf.Tensor:
+    """A permutation of range(count) that is a pure function of (seed, epoch)."""
+    keys = tf.random.stateless_uniform([count], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+    return tf.argsort(keys)
 
-    Records are what is cheap to shuffle and to keep in a checkpointed shuffle buffer: file
-    paths, or encoded TFDS images (the TFDS record files are shuffled too).
+
+def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callable]:
+    """(endless dataset of (position, record), decode(record) -> (sketch, photo) uint8).
+
+    Position k of the stream is a pure function of (seed, k): epoch k // n is a fresh seeded
+    permutation of the split. The stream starts at global position `start`, so resuming at a
+    step only skips records inside one epoch (paths, or encoded TFDS records: never decoded).
     """
+    seed = config.seed
     if isinstance(source, sources.TfdsDataset):
         import tensorflow_datasets as tfds  # Imported only when a TFDS dataset is used.
 
-        builder = tfds.builder_from_directory(source.directory)
-        read_config = tfds.ReadConfig(shuffle_seed=config.seed, try_autocache=False)
-        records = builder.as_dataset(
-            split=sources.TFDS_SPLITS[split], shuffle_files=shuffle, read_config=read_config,
-            decoders={'sketch': tfds.decode.SkipDecoding(), 'photo': tfds.decode.SkipDecoding()})
-        records = records.map(lambda example: {'sketch': example['sketch'],
-                                               'photo': example['photo']})
-        if shuffle and config.shuffle_buffer:
-            records = records.shuffle(config.shuffle_buffer, seed=config.seed,
-                                      reshuffle_each_iteration=True)
-        return records, _decode_encoded
-    if isinstance(source, sources.PairedFolders):
-        sketch_paths, photo_paths = source.pairs(split)
-        records = tf.data.Dataset.from_tensor_slices({'sketch': sketch_paths,
-                                                      'photo': photo_paths})
-        count, decode = len(sketch_paths), _decode_paired
+        split = tfds.builder_from_directory(source.directory).info.splits[
+            sources.TFDS_SPLITS['train']]
+        files = tf.constant([str(path) for path in split.filepaths])
+        count, shuffle_buffer = split.num_examples, config.shuffle_buffer
+
+        def parse(serialized):
+            features = {key: tf.io.FixedLenFeature([], tf.string) for key in ('sketch', 'photo')}
+            return tf.io.parse_single_example(serialized, features)
+
+        def epoch_records(epoch):
+            shuffled = tf.gather(files, _epoch_order(len(split.filepaths), seed, epoch))
+            records = tf.data.Dataset.from_tensor_slices(shuffled).interleave(
+                tf.data.TFRecordDataset, cycle_length=min(16, len(split.filepaths)),
+                block_length=1, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            if shuffle_buffer:  # Mixes records of the interleaved files.
+                records = records.shuffle(shuffle_buffer, seed=seed)
+            return records.map(parse)
+
+        decode = _decode_encoded
     else:
-        files = source.files(split)
-        records = tf.data.Dataset.from_tensor_slices(files)
-        count, decode = len(files), _decode_ab_file
-    if shuffle:
-        # Shuffling paths (not decoded images) keeps the buffer, and the iterator checkpoint,
-        # small; the whole list fits.
-        records = records.shuffle(count, seed=config.seed, reshuffle_each_iteration=True)
-    return records, decode
+        if isinstance(source, sources.PairedFolders):
+            sketch_paths, photo_paths = source.pairs('train')
+            table = {'sketch': tf.constant(sketch_paths), 'photo': tf.constant(photo_paths)}
+            count, decode = len(sketch_paths), _decode_paired
+        else:
+            files = source.files('train')
+            table, count, decode = tf.constant(files), len(files), _decode_ab_file
+
+        def epoch_records(epoch):
+            order = _epoch_order(count, seed, epoch)
+            return tf.data.Dataset.from_tensor_slices(
+                tf.nest.map_structure(lambda column: tf.gather(column, order), table))
+
+    first_epoch, offset = divmod(start, count)
+    records = tf.data.Dataset.counter(first_epoch).flat_map(epoch_records).skip(offset)
+    return tf.data.Dataset.zip(tf.data.Dataset.counter(start), records), decode
 
 
-def train_dataset(config, batch_size: int | None = None) -> tf.data.Dataset:
-    """Endless, shuffled, jittered batches {'sketch': [B,S,S,1], 'photo': [B,S,S,3]} float32.
+def train_dataset(config, start_step: int = 0, num_workers: int = 1,
+                  worker_index: int = 0) -> tf.data.Dataset:
+    """Endless jittered batches {'sketch': [b,S,S,1], 'photo': [b,S,S,3]} float32 in [-1, 1].
 
-    `batch_size` defaults to `config.batch_size` (the global batch).
+    Global batch `s` always holds stream positions [s * B, (s + 1) * B) with B =
+    config.batch_size, whatever the number of workers and replicas: worker `worker_index` of
+    `num_workers` decodes only its slice (b = B / num_workers examples). Starting at
+    `start_step` is how a resumed run continues exactly where it stopped (the position is a
+    function of the step, so nothing else about the pipeline needs saving).
     """
     source = sources.resolve(config.dataset, config.data_dir)
-    records, decode = _records(source, 'train', config, shuffle=True)
+    batch_size = config.batch_size
+    records, decode = _train_records(source, config, start_step * batch_size)
+    per_worker = batch_size // num_workers
+    if num_workers > 1:
+        low = worker_index * per_worker
+        records = records.batch(batch_size, drop_remainder=True).map(
+            lambda *batch: tf.nest.map_structure(lambda t: t[low:low + per_worker], batch))
+        records = records.unbatch()
     seed = config.seed
     load_size, image_size, flip = config.resolved_load_size, config.image_size, config.flip
 
-    def load(index, record):
+    def load(position, record):
         sketch, photo = decode(record)
-        element_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        element_seed = tf.stack([tf.cast(seed, tf.int64), position])
         return _to_example(*paired_jitter(sketch, photo, load_size, image_size, flip,
                                           element_seed))
 
-    dataset = records.repeat().enumerate()
-    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # A corrupt file in a user's folder is logged and skipped instead of ending a long run.
     dataset = dataset.ignore_errors(log_warning=True)
-    dataset = dataset.batch(batch_size or config.batch_size, drop_remainder=True)
+    dataset = dataset.batch(per_worker, drop_remainder=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _eval_records(source, config) -> tuple[tf.data.Dataset, callable]:
+    """(records of the validation split in a fixed order, decode function)."""
+    if isinstance(source, sources.TfdsDataset):
+        import tensorflow_datasets as tfds
+
+        records = tfds.builder_from_directory(source.directory).as_dataset(
+            split=sources.TFDS_SPLITS['eval'], shuffle_files=False,
+            decoders={'sketch': tfds.decode.SkipDecoding(), 'photo': tfds.decode.SkipDecoding()})
+        return records.map(lambda example: {'sketch': example['sketch'],
+                                            'photo': example['photo']}), _decode_encoded
+    if isinstance(source, sources.PairedFolders):
+        sketch_paths, photo_paths = source.pairs('eval')
+        return tf.data.Dataset.from_tensor_slices({'sketch': sketch_paths,
+                                                   'photo': photo_paths}), _decode_paired
+    return tf.data.Dataset.from_tensor_slices(source.files('eval')), _decode_ab_file
 
 
 def eval_dataset(config, batch_size: int, max_examples: int = 0) -> tf.data.Dataset:
@@ -148,8 +197,7 @@ def eval_dataset(config, batch_size: int, max_examples: int = 0) -> tf.data.Data
       batch_size: examples per batch (the last batch may be smaller).
       max_examples: keep the first this many pairs (0 = all).
     """
-    source = sources.resolve(config.dataset, config.data_dir)
-    records, decode = _records(source, 'eval', config, shuffle=False)
+    records, decode = _eval_records(sources.resolve(config.dataset, config.data_dir), config)
     if max_examples:
         records = records.take(max_examples)
     size = config.image_size

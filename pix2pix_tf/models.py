@@ -16,8 +16,12 @@ and variance too): generator 54,421,763, discriminator 2,768,449. The TF tutoria
 
 PyTorch defaults the reference relies on are set explicitly: BatchNorm momentum 0.9 / epsilon
 1e-5 (Keras: 0.99 / 1e-3), LeakyReLU slope 0.2 (Keras 3: 0.3), weights N(0, 0.02) and BatchNorm
-gamma N(1, 0.02). Convs followed by batch norm have no bias (the norm's beta is the bias); with
-instance norm, which here has no affine parameters (as PyTorch's InstanceNorm2d default), they do.
+gamma N(1, 0.02). A conv followed by a norm layer has no bias: the norm subtracts the mean, so
+such a bias has no effect, and its gradient is zero up to rounding, which Adam would amplify
+into noise. (The reference keeps those biases with instance norm; they change no output.)
+Under instance norm (no affine parameters, as PyTorch's InstanceNorm2d default) the convs with
+no norm after them (outermost and bottleneck encoder convs) do get a bias; under batch norm,
+as in the reference, they do not.
 
 Under a mixed precision policy the layers compute in float16/bfloat16, but the generator's tanh
 output and the discriminator's logits are float32.
@@ -37,11 +41,13 @@ def _conv_init():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def _norm(norm: str, name: str) -> keras.layers.Layer:
+def _norm(norm: str, name: str, synchronized: bool = False) -> keras.layers.Layer:
     if norm == 'batch':
+        # synchronized: statistics over the global batch under a tf.distribute strategy.
         return keras.layers.BatchNormalization(
             momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON,
-            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name)
+            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+            synchronized=synchronized, name=name)
     if norm == 'instance':
         # Instance norm = group norm with one group per channel (TF Addons is end-of-life).
         return keras.layers.GroupNormalization(groups=-1, epsilon=NORM_EPSILON, center=False,
@@ -70,7 +76,7 @@ def encoder_filters(depth: int, filters: int) -> list[int]:
 
 
 def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 64,
-                    dropout_rate: float = 0.5) -> keras.Model:
+                    dropout_rate: float = 0.5, sync_batch_norm: bool = False) -> keras.Model:
     """U-Net generator: sketch float32 [N, S, S, 1] in [-1, 1] -> photo float32 [N, S, S, 3].
 
     Skip connections concatenate each encoder block's activated output with the matching
@@ -79,27 +85,27 @@ def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 6
     """
     depth = unet_depth(image_size)
     widths = encoder_filters(depth, filters)
-    use_bias = norm != 'batch'
+    unnormed_bias = norm != 'batch'  # Bias on convs with no norm after them (see above).
     sketch = keras.Input((image_size, image_size, 1), name='sketch')
 
     skips = []  # Activated encoder outputs, outermost first.
-    x = _conv(widths[0], 2, use_bias, 'encoder_1_conv')(sketch)  # Outermost: no norm.
+    x = _conv(widths[0], 2, unnormed_bias, 'encoder_1_conv')(sketch)  # Outermost: no norm.
     for block in range(1, depth):
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f'encoder_{block}_act')(x)
         skips.append(x)
         innermost = block == depth - 1
-        x = _conv(widths[block], 2, use_bias, f'encoder_{block + 1}_conv')(x)
+        x = _conv(widths[block], 2, unnormed_bias and innermost, f'encoder_{block + 1}_conv')(x)
         if not innermost:  # Reference: no norm on the 1x1 bottleneck.
-            x = _norm(norm, f'encoder_{block + 1}_norm')(x)
+            x = _norm(norm, f'encoder_{block + 1}_norm', sync_batch_norm)(x)
 
     # Decoder: block k (depth .. 2) upsamples to the size of encoder block k-1 and joins its skip.
     for block in range(depth, 1, -1):
         out_filters = widths[block - 2]
         x = keras.layers.ReLU(name=f'decoder_{block}_act')(x)
         x = keras.layers.Conv2DTranspose(out_filters, 4, strides=2, padding='same',
-                                         use_bias=use_bias, kernel_initializer=_conv_init(),
+                                         use_bias=False, kernel_initializer=_conv_init(),
                                          name=f'decoder_{block}_conv')(x)
-        x = _norm(norm, f'decoder_{block}_norm')(x)
+        x = _norm(norm, f'decoder_{block}_norm', sync_batch_norm)(x)
         if dropout_rate and out_filters == 8 * filters and block != depth:
             x = keras.layers.Dropout(dropout_rate, name=f'decoder_{block}_dropout')(x)
         x = keras.layers.Concatenate(name=f'decoder_{block}_skip')([skips[block - 2], x])
@@ -111,14 +117,13 @@ def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 6
     return keras.Model(sketch, generated_photo, name='generator')
 
 
-def build_discriminator(image_size: int = 256, norm: str = 'batch',
-                        filters: int = 64) -> keras.Model:
+def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int = 64,
+                        sync_batch_norm: bool = False) -> keras.Model:
     """70x70 PatchGAN: (sketch [N,S,S,1], photo [N,S,S,3]) in [-1, 1] -> logits [N,P,P,1].
 
     P is 30 at S=256 (each logit sees a 70x70 patch). Logits are float32, with no sigmoid: the
     losses use BCE-with-logits.
     """
-    use_bias = norm != 'batch'
     sketch = keras.Input((image_size, image_size, 1), name='sketch')
     photo = keras.Input((image_size, image_size, 3), name='photo')
     x = keras.layers.Concatenate(name='pair')([sketch, photo])
@@ -129,9 +134,9 @@ def build_discriminator(image_size: int = 256, norm: str = 'batch',
             # Reference: 4x4 stride-1 convs with padding 1 shrink the map by one pixel.
             x = keras.layers.ZeroPadding2D(1, name=f'block_{block}_pad')(x)
         x = keras.layers.Conv2D(filters * multiplier, 4, strides=strides,
-                                padding='same' if strides == 2 else 'valid', use_bias=use_bias,
+                                padding='same' if strides == 2 else 'valid', use_bias=False,
                                 kernel_initializer=_conv_init(), name=f'block_{block}_conv')(x)
-        x = _norm(norm, f'block_{block}_norm')(x)
+        x = _norm(norm, f'block_{block}_norm', sync_batch_norm)(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f'block_{block}_act')(x)
     x = keras.layers.ZeroPadding2D(1, name='logits_pad')(x)
     x = keras.layers.Conv2D(1, 4, kernel_initializer=_conv_init(), name='logits_conv')(x)
@@ -142,9 +147,9 @@ def build_discriminator(image_size: int = 256, norm: str = 'batch',
 def build_models(config) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for a `Config` (under the current Keras dtype policy)."""
     generator = build_generator(config.image_size, config.norm, config.generator_filters,
-                                config.dropout_rate)
+                                config.dropout_rate, config.sync_batch_norm)
     discriminator = build_discriminator(config.image_size, config.norm,
-                                        config.discriminator_filters)
+                                        config.discriminator_filters, config.sync_batch_norm)
     return generator, discriminator
 
 

@@ -50,10 +50,19 @@ def test_pytorch_defaults_are_set_explicitly():
     assert abs(kernel.std() - 0.02) < 0.002 and abs(kernel.mean()) < 0.002
 
 
-def test_instance_norm_has_biases_and_no_norm_parameters():
+def test_biases_only_where_no_norm_follows():
     generator = models.build_generator(64, norm='instance')
-    assert generator.get_layer('encoder_2_conv').use_bias
-    assert not generator.get_layer('encoder_2_norm').weights
+    assert not generator.get_layer('encoder_2_norm').weights  # Instance norm: no affine.
+    assert not generator.get_layer('encoder_2_conv').use_bias  # The norm would cancel it.
+    assert not generator.get_layer('decoder_3_conv').use_bias
+    assert generator.get_layer('encoder_1_conv').use_bias  # No norm after these two.
+    assert generator.get_layer('encoder_6_conv').use_bias
+    batch = models.build_generator(64, norm='batch')
+    assert not batch.get_layer('encoder_1_conv').use_bias  # As the reference with batch norm.
+    assert batch.get_layer('decoder_1_conv').use_bias  # The output conv always has one.
+    discriminator = models.build_discriminator(64, norm='instance')
+    assert discriminator.get_layer('block_1_conv').use_bias
+    assert not discriminator.get_layer('block_2_conv').use_bias
 
 
 def test_outputs_are_float32_in_range_under_mixed_bfloat16():

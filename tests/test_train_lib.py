@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from pix2pix_tf import checkpoints
 from pix2pix_tf import train_lib
+from pix2pix_tf import train_step
 
 from events import read_events
 
@@ -17,24 +18,25 @@ METRIC_NAMES = {'generator/gan_loss', 'generator/l1_loss', 'generator/total_loss
 
 def test_learning_rate_constant_then_linear_to_zero(make_config):
     config = make_config(learning_rate=1.0, train_steps=10, lr_decay_steps=4)
-    rates = [float(train_lib.learning_rate_at(step, config)) for step in range(10)]
+    rates = [float(train_step.learning_rate_at(step, config)) for step in range(10)]
     np.testing.assert_allclose(rates, [1, 1, 1, 1, 1, 1, 1.0, 0.75, 0.5, 0.25])
     constant = make_config(learning_rate=0.5, lr_decay_steps=0)
-    assert float(train_lib.learning_rate_at(3, constant)) == 0.5
+    assert float(train_step.learning_rate_at(3, constant)) == 0.5
     # A decay longer than the run (zappos.flags with a short --train_steps) spans the run.
     short = make_config(learning_rate=1.0, train_steps=2, lr_decay_steps=85000)
-    assert [float(train_lib.learning_rate_at(step, short)) for step in (0, 1)] == [1.0, 0.5]
+    assert [float(train_step.learning_rate_at(step, short)) for step in (0, 1)] == [1.0, 0.5]
 
 
 def _one_step(config, policy):
     keras.mixed_precision.set_global_policy(policy)
     try:
-        state = train_lib.create_state(config, policy)
-        step = train_lib.make_train_step(state, config, tf.distribute.get_strategy())
+        state = train_step.create_state(config, policy)
+        step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
         batch = {'sketch': tf.random.uniform([2, 64, 64, 1], -1, 1),
                  'photo': tf.random.uniform([2, 64, 64, 3], -1, 1)}
         before = state.generator.get_layer('encoder_2_conv').kernel.numpy().copy()
-        metrics = step(iter(tf.data.Dataset.from_tensors(batch).repeat()))
+        metrics, stop = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
+        assert int(stop) == 0
         after = state.generator.get_layer('encoder_2_conv').kernel.numpy()
         return state, {name: float(value) for name, value in metrics.items()}, before, after
     finally:

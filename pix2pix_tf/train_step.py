@@ -1,0 +1,168 @@
+"""The pix2pix training step: state, learning-rate schedule, and one step on every replica.
+
+The step follows the TF pix2pix tutorial's single-tape form: one generator forward, the
+discriminator on the real and the generated pair, then both nets updated from the same forward
+pass (the PyTorch reference updates D first and runs D once more for G's loss; the single pass
+saves a third of the discriminator's work per step). Losses are averaged over the global batch,
+so the same code is correct under any tf.distribute strategy.
+"""
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from pix2pix_tf import config as config_lib
+from pix2pix_tf import distribute
+from pix2pix_tf import losses
+from pix2pix_tf import models
+from pix2pix_tf import precision
+
+
+@dataclasses.dataclass
+class TrainState:
+    """Everything a checkpoint holds besides the input iterator."""
+
+    step: tf.Variable  # int64: steps completed; keyed by it: summaries, checkpoints, the lr.
+    generator: keras.Model
+    discriminator: keras.Model
+    generator_optimizer: keras.optimizers.Optimizer
+    discriminator_optimizer: keras.optimizers.Optimizer
+
+
+def learning_rate_at(step, config: config_lib.Config) -> tf.Tensor:
+    """Learning rate for the update made at `step` (0-based): constant, then linear to zero.
+
+    Over the last `lr_decay_steps` steps (at most all of them) the rate falls linearly, as the
+    reference's 'linear' policy, and reaches lr / lr_decay_steps at the last step (never zero).
+    """
+    learning_rate = tf.constant(config.learning_rate, tf.float32)
+    decay_steps = min(config.lr_decay_steps, config.train_steps)
+    if not decay_steps:
+        return learning_rate
+    remaining = tf.cast(config.train_steps - tf.cast(step, tf.int64), tf.float32)
+    return learning_rate * tf.clip_by_value(remaining / decay_steps, 0.0, 1.0)
+
+
+def create_state(config: config_lib.Config, policy: str) -> TrainState:
+    """Models and built optimizers (call under the strategy's scope and the dtype policy)."""
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+    generator, discriminator = models.build_models(config)
+
+    def learning_rate():
+        return learning_rate_at(step, config)
+
+    optimizers = []
+    for model in (generator, discriminator):
+        optimizer = precision.make_optimizer(learning_rate, config, policy)
+        # Built now, so a checkpoint restores the slots instead of deferring them.
+        optimizer.build(model.trainable_variables)
+        optimizers.append(optimizer)
+    return TrainState(step, generator, discriminator, *optimizers)
+
+
+def _skip_together(gradients: list) -> list:
+    """Makes every replica's gradients non-finite when any replica's are.
+
+    Keras 3's LossScaleOptimizer, under a strategy, decides from the first replica's gradients
+    whether to apply or skip a step (it assumes they were all-reduced, which they are not in a
+    custom loop); an overflow on another replica would then reach the weights as NaN. One
+    scalar all-reduce makes the decision unanimous; finite gradients are multiplied by 1.0,
+    bit for bit unchanged.
+    """
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients])
+    replicas_with_overflow = tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.SUM, tf.cast(tf.logical_not(finite), tf.float32))
+    factor = tf.where(replicas_with_overflow > 0, float('nan'), 1.0)
+    return [g * tf.cast(factor, g.dtype) for g in gradients]
+
+
+def make_train_step(state: TrainState, config: config_lib.Config, strategy):
+    """A tf.function `train_step(iterator, stop) -> (metrics, stop)`: one step on every replica.
+
+    `iterator` yields this worker's slice of the global batch; `stop` (int32, 1 when this
+    process was asked to stop) comes back summed over all replicas, so every worker stops
+    after the same step. Metrics are float32 scalars averaged over the global batch: the losses and discriminator
+    accuracies (share of patches classified right), plus each optimizer's loss scale under
+    float16. With `config.jit_compile` the forward and backward pass are compiled by XLA; the
+    optimizer update (which may need cross-replica communication) stays outside XLA.
+    """
+    generator, discriminator = state.generator, state.discriminator
+    generator_optimizer = state.generator_optimizer
+    discriminator_optimizer = state.discriminator_optimizer
+    loss_scaled = precision.uses_loss_scaling(generator_optimizer)
+
+    def average(per_example):
+        # Sum over this replica's examples / the global batch: summed across replicas, this is
+        # the mean over the global batch (what tf.nn.compute_average_loss does, minus its
+        # runtime asserts, which XLA can only ignore noisily).
+        return tf.reduce_sum(per_example) / config.batch_size
+
+    def compute_gradients(batch):
+        sketch, photo = batch['sketch'], batch['photo']
+        with tf.GradientTape(persistent=True) as tape:
+            generated_photo = generator(sketch, training=True)
+            real_logits = discriminator([sketch, photo], training=True)
+            fake_logits = discriminator([sketch, generated_photo], training=True)
+            gan_loss = losses.generator_gan_loss(fake_logits)
+            l1_loss = losses.l1_loss(photo, generated_photo)
+            real_loss = losses.discriminator_real_loss(real_logits)
+            fake_loss = losses.discriminator_fake_loss(fake_logits)
+            generator_loss = average(gan_loss + config.l1_weight * l1_loss)
+            discriminator_loss = average(0.5 * (real_loss + fake_loss))
+            if loss_scaled:
+                generator_loss = generator_optimizer.scale_loss(generator_loss)
+                discriminator_loss = discriminator_optimizer.scale_loss(discriminator_loss)
+        # Each net's gradient is taken w.r.t. its own variables only, so D's loss never pushes
+        # G and G's loss never pushes D (no `trainable` toggling: that would switch BatchNorm).
+        generator_gradients = tape.gradient(generator_loss, generator.trainable_variables)
+        discriminator_gradients = tape.gradient(discriminator_loss,
+                                                discriminator.trainable_variables)
+        metrics = {
+            'generator/gan_loss': average(gan_loss),
+            'generator/l1_loss': average(l1_loss),
+            'generator/total_loss': average(gan_loss + config.l1_weight * l1_loss),
+            'discriminator/real_loss': average(real_loss),
+            'discriminator/fake_loss': average(fake_loss),
+            'discriminator/real_accuracy': average(losses.real_accuracy(real_logits)),
+            'discriminator/fake_accuracy': average(losses.fake_accuracy(fake_logits)),
+        }
+        return generator_gradients, discriminator_gradients, metrics
+
+    if config.jit_compile:
+        # A nested tf.function, so XLA compiles just this part. (Not with synchronized batch
+        # norm: its cross-replica all-reduce cannot run inside a nested function.)
+        compute_gradients = tf.function(compute_gradients, jit_compile=True)
+
+    def replica_step(batch, stop):
+        generator_gradients, discriminator_gradients, metrics = compute_gradients(batch)
+        if loss_scaled and strategy.num_replicas_in_sync > 1:
+            generator_gradients = _skip_together(generator_gradients)
+            discriminator_gradients = _skip_together(discriminator_gradients)
+        generator_optimizer.apply(generator_gradients, generator.trainable_variables)
+        discriminator_optimizer.apply(discriminator_gradients, discriminator.trainable_variables)
+        return metrics, tf.identity(stop)  # A per-replica value, so it can be reduced.
+
+    local_replicas = distribute.replicas_per_worker(strategy)
+
+    @tf.function
+    def train_step(iterator, stop):
+        batch = next(iterator)  # This worker's slice of the global batch.
+
+        def replica_batch(context):  # Then each local replica's slice of that.
+            index = context.replica_id_in_sync_group % local_replicas
+            return tf.nest.map_structure(lambda t: tf.split(t, local_replicas)[index], batch)
+
+        per_replica_batch = strategy.experimental_distribute_values_from_function(replica_batch)
+        per_replica, stops = strategy.run(replica_step, args=(per_replica_batch, stop))
+        metrics = {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+                   for name, value in per_replica.items()}
+        if loss_scaled:
+            metrics['generator/loss_scale'] = tf.identity(generator_optimizer.dynamic_scale)
+            metrics['discriminator/loss_scale'] = tf.identity(
+                discriminator_optimizer.dynamic_scale)
+        state.step.assign_add(1)
+        # Any worker asked to stop (SIGTERM) -> all stop after this same step.
+        return metrics, strategy.reduce(tf.distribute.ReduceOp.SUM, stops, axis=None)
+
+    return train_step
