@@ -10,15 +10,18 @@ A checkpoint is written by TensorFlow to new files and only then named in
 `checkpoints/checkpoint`, so an interrupted save leaves the previous checkpoint the latest one.
 """
 
+import json
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import models
 
 CHECKPOINT_DIR = 'checkpoints'
+BEST_DIR = 'best'  # --keep_best: the best checkpoint by a validation metric, and best.json.
 
 
 def write_config(config: config_lib.Config, workdir: str) -> None:
@@ -109,3 +112,40 @@ def restore_generator(workdir: str, step: int | None = None):
                                      dropout_states=dropout_states(generator))
     checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
     return config, generator, path
+
+
+class BestCheckpoint:
+    """Keeps the one checkpoint with the best value of a validation metric in workdir/best.
+
+    best.json records {metric, value, step}; it is written (atomically) after the checkpoint,
+    so it never names a checkpoint that is not there. A resumed run reads it back.
+    """
+
+    def __init__(self, state, workdir: str, metric: str, lower_is_better: bool):
+        self.metric, self.lower_is_better = metric, lower_is_better
+        self.manager = tf.train.CheckpointManager(make_checkpoint(state),
+                                                  os.path.join(workdir, BEST_DIR), max_to_keep=1)
+        self.record_path = os.path.join(workdir, BEST_DIR, 'best.json')
+        self.best = None
+        if os.path.isfile(self.record_path):
+            with open(self.record_path) as file:
+                record = json.load(file)
+            if record.get('metric') == metric:
+                self.best = record['value']
+
+    def update(self, metrics: dict, step: int) -> bool:
+        """Saves a checkpoint when metrics[metric] beats the best so far; True if it did."""
+        value = float(metrics[self.metric])
+        if not np.isfinite(value):
+            return False
+        if self.best is not None and (value >= self.best if self.lower_is_better
+                                      else value <= self.best):
+            return False
+        path = self.manager.save(checkpoint_number=step)
+        temporary = self.record_path + '.tmp'
+        with open(temporary, 'w') as file:
+            json.dump({'metric': self.metric, 'value': value, 'step': step,
+                       'checkpoint': os.path.basename(path)}, file, indent=2)
+        os.replace(temporary, self.record_path)
+        self.best = value
+        return True

@@ -16,6 +16,7 @@ import os
 PRECISIONS = ('auto', 'float32', 'mixed_float16', 'mixed_bfloat16')
 NORMS = ('batch', 'instance')
 INFERENCE_MODES = ('paper', 'eval')
+KEEP_BEST = ('none', 'l1', 'ssim', 'fid')
 STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 
@@ -99,6 +100,12 @@ class Config:
     sample_every: int = _field(1000, 'Sample grid (sketch | generated | photo) every this many '
                                'steps.')
     num_samples: int = _field(6, 'Validation pairs in the sample grid.')
+    keep_best: str = _field(
+        'none', 'Also keep the checkpoint with the best validation metric (l1, ssim or fid) in '
+        '<workdir>/best.', KEEP_BEST)
+    inception_weights: str = _field(
+        '', 'InceptionV3 no-top weights (.h5) for FID/KID at evaluation; needed by '
+        '--keep_best=fid.')
     inference_mode: str = _field(
         'paper', 'Generator at evaluation: paper = dropout and batch statistics on (Isola et al.), '
         'eval = dropout off and moving statistics.', INFERENCE_MODES)
@@ -139,6 +146,8 @@ def _validate(config: Config) -> None:
     if config.load_size and config.load_size < size:
         fail(f'--load_size={config.load_size} is smaller than --image_size={size}; the random '
              f'crop needs load_size >= image_size (or 0 for the default).')
+    if config.keep_best == 'fid' and not config.inception_weights:
+        fail('--keep_best=fid needs --inception_weights=<InceptionV3 .h5 file> to compute FID.')
     if config.sync_batch_norm and config.jit_compile:
         fail('--sync_batch_norm cannot be combined with --jit_compile: the cross-replica '
              'all-reduce of synchronized batch norm cannot run inside the XLA-compiled part.')

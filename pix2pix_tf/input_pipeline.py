@@ -172,39 +172,50 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1,
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _eval_records(source, config) -> tuple[tf.data.Dataset, callable]:
-    """(records of the validation split in a fixed order, decode function)."""
+def split_records(source, split: str) -> tuple[tf.data.Dataset, callable]:
+    """(records of a split in a fixed order, decode function); split: 'eval', 'test', 'train'."""
     if isinstance(source, sources.TfdsDataset):
         import tensorflow_datasets as tfds
 
         records = tfds.builder_from_directory(source.directory).as_dataset(
-            split=sources.TFDS_SPLITS['eval'], shuffle_files=False,
+            split=sources.TFDS_SPLITS[split], shuffle_files=False,
             decoders={'sketch': tfds.decode.SkipDecoding(), 'photo': tfds.decode.SkipDecoding()})
         return records.map(lambda example: {'sketch': example['sketch'],
                                             'photo': example['photo']}), _decode_encoded
     if isinstance(source, sources.PairedFolders):
-        sketch_paths, photo_paths = source.pairs('eval')
-        return tf.data.Dataset.from_tensor_slices({'sketch': sketch_paths,
-                                                   'photo': photo_paths}), _decode_paired
-    return tf.data.Dataset.from_tensor_slices(source.files('eval')), _decode_ab_file
+        return paired_file_records(*source.pairs(split))
+    return ab_file_records(source.files(split))
 
 
-def eval_dataset(config, batch_size: int, max_examples: int = 0) -> tf.data.Dataset:
-    """The validation split in a fixed order, resized to image_size, no jitter; one pass.
+def ab_file_records(files: list[str]) -> tuple[tf.data.Dataset, callable]:
+    """Records and decoder for AB pair files (sketch LEFT half)."""
+    return tf.data.Dataset.from_tensor_slices(files), _decode_ab_file
 
-    Args:
-      config: a `Config`.
-      batch_size: examples per batch (the last batch may be smaller).
-      max_examples: keep the first this many pairs (0 = all).
-    """
-    records, decode = _eval_records(sources.resolve(config.dataset, config.data_dir), config)
+
+def paired_file_records(sketch_files: list[str],
+                        photo_files: list[str]) -> tuple[tf.data.Dataset, callable]:
+    """Records and decoder for matching lists of sketch files and photo files."""
+    return tf.data.Dataset.from_tensor_slices({'sketch': sketch_files,
+                                               'photo': photo_files}), _decode_paired
+
+
+def pairs_dataset(records: tf.data.Dataset, decode, image_size: int, batch_size: int,
+                  max_examples: int = 0) -> tf.data.Dataset:
+    """Records -> batches {'sketch', 'photo'} resized to image_size, in order, one pass."""
     if max_examples:
         records = records.take(max_examples)
-    size = config.image_size
 
     def load(record):
         sketch, photo = decode(record)
-        return _to_example(_resize(sketch, size), _resize(photo, size))
+        return _to_example(_resize(sketch, image_size), _resize(photo, image_size))
 
     dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(config, batch_size: int, max_examples: int = 0,
+                 split: str = 'eval') -> tf.data.Dataset:
+    """A split of config.dataset (default: validation) in a fixed order, resized to
+    config.image_size, no jitter, one pass; the first `max_examples` pairs (0 = all)."""
+    records, decode = split_records(sources.resolve(config.dataset, config.data_dir), split)
+    return pairs_dataset(records, decode, config.image_size, batch_size, max_examples)

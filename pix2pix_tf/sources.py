@@ -23,8 +23,11 @@ import os
 from pix2pix_tf.config import ConfigError
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
-FOLDER_SPLITS = {'train': 'train', 'eval': 'val'}
-TFDS_SPLITS = {'train': 'train', 'eval': 'validation'}
+# Logical split -> folder / TFDS split name. Training needs 'train' and 'eval'; evaluate.py
+# may also score 'test' (TFDS) or any of them.
+FOLDER_SPLITS = {'train': 'train', 'eval': 'val', 'test': 'test'}
+TFDS_SPLITS = {'train': 'train', 'eval': 'validation', 'test': 'test'}
+REQUIRED_SPLITS = ('train', 'eval')
 
 
 def list_images(folder: str) -> list[str]:
@@ -56,16 +59,24 @@ class PairedFolders:
         Raises ConfigError when a sketch has no photo or the reverse.
         """
         folder = os.path.join(self.root, FOLDER_SPLITS[split])
-        sketches, photos = ({os.path.splitext(os.path.basename(path))[0]: path
-                             for path in list_images(os.path.join(folder, kind))}
-                            for kind in ('sketches', 'photos'))
-        unmatched = sorted(set(sketches) ^ set(photos))
-        if unmatched:
-            raise ConfigError(f'{folder}: {len(unmatched)} files have no partner in the other '
-                              f'folder (for example {unmatched[0]!r}); every sketch needs a photo '
-                              f'with the same name.')
-        names = sorted(sketches)
-        return [sketches[name] for name in names], [photos[name] for name in names]
+        return match_by_name(os.path.join(folder, 'sketches'), os.path.join(folder, 'photos'))
+
+
+def match_by_name(sketch_folder: str, photo_folder: str) -> tuple[list[str], list[str]]:
+    """(sketch paths, photo paths) paired by file name without extension, sorted.
+
+    Raises ConfigError when a sketch has no photo or the reverse.
+    """
+    sketches, photos = ({os.path.splitext(os.path.basename(path))[0]: path
+                         for path in list_images(folder)}
+                        for folder in (sketch_folder, photo_folder))
+    unmatched = sorted(set(sketches) ^ set(photos))
+    if unmatched:
+        raise ConfigError(f'{sketch_folder} and {photo_folder}: {len(unmatched)} files have no '
+                          f'partner in the other folder (for example {unmatched[0]!r}); every '
+                          f'sketch needs a photo with the same name.')
+    names = sorted(sketches)
+    return [sketches[name] for name in names], [photos[name] for name in names]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +125,7 @@ def _resolve_tfds(dataset: str, data_dir: str) -> TfdsDataset:
             f'dataset: tfds build datasets/{builder} --config={config or "<config>"} '
             f'--manual_dir=<raw data> --data_dir={data_dir}')
     source = TfdsDataset(name, os.path.join(base, versions[-1]))
-    for split in TFDS_SPLITS:
+    for split in REQUIRED_SPLITS:
         if not source.num_examples(split):
             raise ConfigError(f'{source.directory} has no {TFDS_SPLITS[split]} examples; '
                               f'training needs train and validation splits.')
@@ -128,7 +139,8 @@ def resolve(dataset: str, data_dir: str = '') -> AbFolder | PairedFolders | Tfds
     paired = os.path.isdir(os.path.join(dataset, 'train', 'sketches'))
     source = PairedFolders(dataset) if paired else AbFolder(dataset)
     what = 'sketches and photos' if paired else 'AB pairs (sketch left, photo right)'
-    for split, folder_name in FOLDER_SPLITS.items():
+    for split in REQUIRED_SPLITS:
+        folder_name = FOLDER_SPLITS[split]
         folder = os.path.join(dataset, folder_name)
         if not os.path.isdir(folder):
             raise ConfigError(f'--dataset={dataset} has no {folder_name}/ subfolder; put the '

@@ -51,6 +51,9 @@ def main(argv):
     try:
         config = config_from_flags()
         sources.resolve(config.dataset, config.data_dir)
+        if config.inception_weights and not os.path.isfile(config.inception_weights):
+            raise config_lib.ConfigError(f'--inception_weights={config.inception_weights}: no '
+                                         f'such file.')
         config_lib.check_workdir(config, FLAGS.workdir)
     except config_lib.ConfigError as error:
         sys.exit(f'{_program()}: error: {error}')

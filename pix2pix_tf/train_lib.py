@@ -19,6 +19,7 @@ from pix2pix_tf import checkpoints
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import distribute
 from pix2pix_tf import evaluation
+from pix2pix_tf import gan_metrics
 from pix2pix_tf import input_pipeline
 from pix2pix_tf import precision
 from pix2pix_tf import progress
@@ -110,6 +111,14 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
 
     train_writer, eval_writer = writer('train'), writer('eval')
     eval_step = evaluation.make_eval_step(state.generator, config.inference_mode)
+    feature_fn = None
+    if config.inception_weights and chief:
+        feature_fn = evaluation.make_feature_fn(
+            gan_metrics.load_inception(config.inception_weights))
+    best = None
+    if config.keep_best != 'none' and chief:
+        best = checkpoints.BestCheckpoint(state, workdir, config.keep_best,
+                                          evaluation.LOWER_IS_BETTER[config.keep_best])
     samples = None
     if config.num_samples and chief:
         samples = next(iter(input_pipeline.eval_dataset(config, config.num_samples,
@@ -125,12 +134,16 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
         if not chief:
             return {}
         dataset = input_pipeline.eval_dataset(config, config.batch_size, config.eval_examples)
-        metrics = evaluation.evaluate(eval_step, dataset)
+        metrics = evaluation.evaluate(eval_step, dataset, feature_fn).metrics
         with eval_writer.as_default(step=step):
-            for name in evaluation.METRICS:
-                tf.summary.scalar(f'metrics/{name}', metrics[name])
+            for name in evaluation.METRICS + evaluation.GAN_METRICS:
+                if name in metrics:
+                    tf.summary.scalar(f'metrics/{name}', metrics[name])
+        gan = (f'  FID {metrics["fid"]:.2f}  KID {metrics["kid"]:.4f}' if 'fid' in metrics
+               else '')
+        kept = ' (new best: saved to best/)' if best and best.update(metrics, step) else ''
         bar.log(f'step {step}: validation L1 {metrics["l1"]:.4f}  PSNR {metrics["psnr"]:.2f} dB  '
-                f'SSIM {metrics["ssim"]:.4f}  ({metrics["num_examples"]} pairs)')
+                f'SSIM {metrics["ssim"]:.4f}{gan}  ({metrics["num_examples"]} pairs){kept}')
         return metrics
 
     def save():

@@ -1,0 +1,201 @@
+"""The `evaluate.py` / `pix2pix-evaluate` command: score a model, write a report.
+
+    python evaluate.py --workdir=runs/sample                           # its validation split
+    python evaluate.py --workdir=runs/sample --all_checkpoints         # a row per checkpoint
+    python evaluate.py --saved_model=saved_models/sample/1 --pairs='held_out/*.jpg'
+    python evaluate.py --workdir=runs/zappos --dataset=sketch2photo/zappos --split=test \\
+        --inception_weights=inception_v3_notop.h5                      # adds FID and KID
+
+Model: a training workdir (latest checkpoint, --checkpoint_step, or --all_checkpoints) or an
+exported SavedModel. Data: the workdir's own validation split by default, or --dataset (a TFDS
+name, or a folder as train.py takes) with --split, or --pairs (a folder or glob of AB pairs),
+or --sketches and --photos (two folders, files matched by name). Writes metrics.json,
+index.html and images/ to --output_dir, prints the table, and for a workdir also writes the
+scalars to <workdir>/eval (tags evaluate/<metric>) at each checkpoint's step.
+"""
+
+import glob
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
+from pix2pix_tf import sources
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Training workdir to score (config.json + checkpoints/).')
+flags.DEFINE_string('saved_model', None, 'Exported SavedModel version folder to score instead.')
+flags.DEFINE_integer('checkpoint_step', None, 'Score this checkpoint (default: the latest).')
+flags.DEFINE_bool('all_checkpoints', False, 'Score every kept checkpoint: a row per step.')
+flags.DEFINE_string('dataset', None, 'TFDS name or training-style folder (default: the '
+                    'workdir\'s dataset).')
+flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: the workdir\'s).')
+flags.DEFINE_enum('split', 'eval', ('eval', 'test', 'train'), 'Split of --dataset: eval = '
+                  'validation (val/ for folders).')
+flags.DEFINE_string('pairs', None, 'A folder or glob pattern of AB pair files (sketch left).')
+flags.DEFINE_string('exclude', None, 'Skip --pairs files whose names occur in this folder '
+                    'tree (for example the pairs a model was trained on).')
+flags.DEFINE_string('sketches', None, 'A folder of sketches (with --photos, matched by name).')
+flags.DEFINE_string('photos', None, 'A folder of the matching photos.')
+flags.DEFINE_integer('num_examples', 0, 'Score the first this many pairs (0 = all).')
+flags.DEFINE_integer('batch_size', 8, 'Pairs per batch.')
+flags.DEFINE_enum('inference_mode', None, config_lib.INFERENCE_MODES,
+                  'Workdir models: paper (dropout and batch statistics on) or eval; default: '
+                  'the training config\'s. (A SavedModel keeps the mode it was exported with.)')
+flags.DEFINE_string('inception_weights', None, 'InceptionV3 no-top weights (.h5): adds FID and '
+                    'KID.')
+flags.DEFINE_string('output_dir', None, 'Where the report goes (default: <workdir>/evaluation '
+                    'or evaluation/<saved model>).')
+flags.DEFINE_integer('report_examples', 12, 'Examples shown in index.html.')
+FLAG_NAMES = ('workdir', 'saved_model', 'checkpoint_step', 'all_checkpoints', 'dataset',
+              'data_dir', 'split', 'pairs', 'exclude', 'sketches', 'photos', 'num_examples',
+              'batch_size', 'inference_mode', 'inception_weights', 'output_dir',
+              'report_examples')
+
+
+class UsageError(Exception):
+    """Bad flags; the message is one line."""
+
+
+def _pair_files(pattern: str, exclude: str | None) -> list[str]:
+    files = (sources.list_images(pattern) if os.path.isdir(pattern)
+             else sorted(path for path in glob.glob(pattern) if os.path.isfile(path)))
+    if exclude:
+        excluded = {name for _, _, names in os.walk(exclude) for name in names}
+        files = [path for path in files if os.path.basename(path) not in excluded]
+    if not files:
+        raise UsageError(f'--pairs={pattern}: no image files there'
+                         f'{" after --exclude" if exclude else ""}.')
+    return files
+
+
+def _data(config, image_size: int):
+    """(function making the dataset, description) from the data flags."""
+    from pix2pix_tf import input_pipeline
+
+    if FLAGS.pairs:
+        files = _pair_files(FLAGS.pairs, FLAGS.exclude)
+        records = lambda: input_pipeline.ab_file_records(files)  # noqa: E731
+        description = f'{len(files)} AB pairs from {FLAGS.pairs}'
+    elif FLAGS.sketches or FLAGS.photos:
+        if not (FLAGS.sketches and FLAGS.photos):
+            raise UsageError('--sketches and --photos go together.')
+        sketch_files, photo_files = sources.match_by_name(FLAGS.sketches, FLAGS.photos)
+        records = lambda: input_pipeline.paired_file_records(sketch_files,  # noqa: E731
+                                                             photo_files)
+        description = f'{len(sketch_files)} pairs from {FLAGS.sketches} + {FLAGS.photos}'
+    else:
+        dataset = FLAGS.dataset or (config.dataset if config else None)
+        if not dataset:
+            raise UsageError('pass --dataset, --pairs or --sketches/--photos with a SavedModel.')
+        data_dir = FLAGS.data_dir if FLAGS.data_dir is not None else (
+            config.data_dir if config else '')
+        source = sources.resolve(dataset, data_dir)
+        records = lambda: input_pipeline.split_records(source, FLAGS.split)  # noqa: E731
+        description = f'{dataset} ({FLAGS.split} split)'
+    return (lambda: input_pipeline.pairs_dataset(*records(), image_size, FLAGS.batch_size,
+                                                 FLAGS.num_examples)), description
+
+
+def _models(config):
+    """[(name, step or None, eval_step)] to score, and the inference mode used."""
+    from pix2pix_tf import checkpoints
+    from pix2pix_tf import evaluation
+
+    if FLAGS.saved_model:
+        eval_step, info = evaluation.savedmodel_eval_step(FLAGS.saved_model)
+        return [(FLAGS.saved_model, None, eval_step, info.get('image_size'))], info.get(
+            'inference_mode', 'as exported')
+    mode = FLAGS.inference_mode or config.inference_mode
+    if FLAGS.all_checkpoints:
+        directory = os.path.join(FLAGS.workdir, checkpoints.CHECKPOINT_DIR)
+        steps = sorted(int(name[5:-6]) for name in os.listdir(directory)
+                       if name.startswith('ckpt-') and name.endswith('.index'))
+    else:
+        steps = [FLAGS.checkpoint_step]
+    models = []
+    for step in steps:
+        _, generator, path = checkpoints.restore_generator(FLAGS.workdir, step)
+        step = int(path.rsplit('-', 1)[1])
+        models.append((f'step {step}', step, evaluation.make_eval_step(generator, mode),
+                       config.image_size))
+    return models, mode
+
+
+def main(argv):
+    logging.set_verbosity(logging.WARNING)
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'evaluate.py'
+    try:
+        if len(argv) > 1:
+            raise UsageError(f'unexpected arguments {" ".join(argv[1:])}.')
+        if bool(FLAGS.workdir) == bool(FLAGS.saved_model):
+            raise UsageError('pass exactly one of --workdir and --saved_model.')
+        if FLAGS.saved_model and not os.path.isfile(os.path.join(FLAGS.saved_model,
+                                                                 'saved_model.pb')):
+            raise UsageError(f'--saved_model={FLAGS.saved_model}: no saved_model.pb there (pass '
+                             f'a version folder such as saved_models/sample/1).')
+        if FLAGS.batch_size < 1:
+            raise UsageError('--batch_size must be at least 1.')
+        config = config_lib.read_workdir_config(FLAGS.workdir) if FLAGS.workdir else None
+        run(config)
+    except (UsageError, config_lib.ConfigError, ValueError) as error:
+        sys.exit(f'{program}: error: {error}')
+
+
+def run(config) -> None:
+    import tensorflow as tf  # Imported once the flags are known good.
+
+    from pix2pix_tf import evaluation
+    from pix2pix_tf import gan_metrics
+    from pix2pix_tf import report
+
+    feature_fn = None
+    if FLAGS.inception_weights:
+        feature_fn = evaluation.make_feature_fn(gan_metrics.load_inception(
+            FLAGS.inception_weights))
+    models, mode = _models(config)
+    image_size = models[0][3] or 256
+    make_dataset, description = _data(config, image_size)
+    output_dir = FLAGS.output_dir or (
+        os.path.join(FLAGS.workdir, 'evaluation') if FLAGS.workdir
+        else os.path.join('evaluation', os.path.basename(os.path.dirname(
+            os.path.abspath(FLAGS.saved_model))) or 'model'))
+    writer = (tf.summary.create_file_writer(os.path.join(FLAGS.workdir, 'eval'))
+              if FLAGS.workdir else None)
+    rows, result, seconds, scored = [], None, 0.0, 0
+    for index, (name, step, eval_step, _) in enumerate(models):
+        started = time.perf_counter()
+        keep = FLAGS.report_examples if index == len(models) - 1 else 0
+        result = evaluation.evaluate(eval_step, make_dataset(), feature_fn, keep)
+        seconds += time.perf_counter() - started
+        scored += result.metrics['num_examples']
+        rows.append({'model': name, 'step': step, 'metrics': result.metrics})
+        print(f'{name}: ' + ', '.join(f'{key} {value:.4f}' for key, value in
+                                     result.metrics.items() if key != 'num_examples'),
+              flush=True)
+        if writer is not None and step is not None:
+            with writer.as_default(step=step):
+                for key, value in result.metrics.items():
+                    if key in evaluation.LOWER_IS_BETTER:
+                        tf.summary.scalar(f'evaluate/{key}', value)
+    if writer is not None:
+        writer.flush()
+    info = {'model': FLAGS.workdir or FLAGS.saved_model, 'data': description,
+            'inference_mode': mode, 'image_size': image_size,
+            'fid_kid': 'InceptionV3 from ' + FLAGS.inception_weights if feature_fn else 'off',
+            'images_per_second': round(scored / seconds, 2)}
+    paths = report.write(output_dir, rows, result.examples, info)
+    print(f'\n{report.table(rows)}\n\n{description}; inference mode {mode}; '
+          f'{scored / seconds:.1f} pairs/s\nReport: {paths["report"]}\nMetrics: '
+          f'{paths["metrics"]}')
+
+
+def run_command() -> None:
+    """Entry point of `python evaluate.py` and the `pix2pix-evaluate` console script."""
+    for name in FLAG_NAMES:  # absl's --help lists the flags of the module named by argv[0].
+        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
+    app.run(main)
