@@ -1,0 +1,209 @@
+"""Draw a sketch, get a shoe: a local web app on an exported model.
+
+    python -m pix2pix_tf.demo --model saved_models/sample            # http://127.0.0.1:8000
+    pix2pix-demo --model saved_models/sample/2 --port 9000
+    pix2pix-demo --backend http://localhost:8501/v1/models/sample     # via TF Serving REST
+
+One page: a drawing canvas (pen, eraser, stroke width, undo, clear; mouse and touch), the
+generated photo beside it (updated shortly after each stroke), a download button, upload of a
+sketch or of a photo (turned into a sketch with `pix2pix_tf.sketch` first), and example
+sketches from the built-in sample.
+
+HTTP API (the page uses it; so can you):
+- `POST /predict`: body = an encoded sketch image (PNG/JPEG/...), answer = PNG photo. This is the
+  SavedModel's `serving_default` signature, run locally or forwarded to TF Serving (`--backend`).
+- `POST /sketch`: body = a photo, answer = its PNG sketch.
+- `GET /examples`: JSON list of example sketch URLs; `GET /examples/<n>.png`: one of them.
+Errors are JSON `{"error": "..."}` with status 400 (not an image), 413 (larger than
+--max_upload_mb) or 503 (more than --max_queue requests waiting). The server binds to 127.0.0.1
+unless --host says otherwise, and one bad request never stops it.
+"""
+
+import argparse
+import glob
+import http.server
+import json
+import os
+import sys
+import threading
+
+import cv2
+import numpy as np
+
+from pix2pix_tf import predict
+from pix2pix_tf import sketch as sketch_lib
+
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_page.html')
+SAMPLE_DIRS = (os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            'datasets', 'sample', 'val'),)
+NUM_EXAMPLES = 6
+
+
+class DemoError(Exception):
+    """A request that cannot be served; carries the HTTP status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def load_examples(folders=SAMPLE_DIRS, count: int = NUM_EXAMPLES) -> list[bytes]:
+    """PNG sketches (left halves of the built-in sample's AB pairs), if the sample is there."""
+    examples = []
+    for folder in folders:
+        for path in sorted(glob.glob(os.path.join(folder, '*.jpg')))[:count]:
+            pair = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+            if pair is not None:
+                examples.append(cv2.imencode('.png', pair[:, :pair.shape[1] // 2])[1].tobytes())
+    return examples[:count]
+
+
+class DemoApp:
+    """What the handler calls: prediction (queued) and photo -> sketch."""
+
+    def __init__(self, backend, max_upload_bytes: int, max_queue: int, examples: list[bytes]):
+        self.backend = backend
+        self.max_upload_bytes = max_upload_bytes
+        self.examples = examples
+        # One prediction at a time (the model uses every core); at most max_queue waiting.
+        self._model_lock = threading.Lock()
+        self._waiting = threading.Semaphore(max_queue + 1)
+
+    def _check_image(self, data: bytes) -> np.ndarray:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+        if image is None:
+            raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.')
+        return image
+
+    def predict(self, data: bytes) -> bytes:
+        self._check_image(data)
+        if not self._waiting.acquire(blocking=False):
+            raise DemoError(503, 'The server is busy; try again in a moment.')
+        try:
+            with self._model_lock:
+                return self.backend.predict([data])[0]
+        except predict.PredictError as error:
+            raise DemoError(502, str(error)) from None
+        finally:
+            self._waiting.release()
+
+    def sketch(self, data: bytes) -> bytes:
+        image = self._check_image(data)
+        if image.dtype != np.uint8:
+            image = (image // 257).astype(np.uint8)
+        rgb = cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2RGB)
+        if min(rgb.shape[:2]) < sketch_lib.MIN_SIZE:
+            raise DemoError(400, f'That photo is too small (under {sketch_lib.MIN_SIZE} px).')
+        return cv2.imencode('.png', sketch_lib.photo_to_sketch(rgb))[1].tobytes()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Serves the page and the JSON/PNG endpoints; every error becomes a JSON answer."""
+
+    app: DemoApp = None  # Set by `make_server`.
+    server_version = 'pix2pix-demo/1'
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Cache-Control', 'no-store')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, message: str) -> None:
+        self._send(status, json.dumps({'error': message}).encode(), 'application/json')
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        try:
+            if self.path in ('/', '/index.html'):
+                with open(STATIC, 'rb') as file:
+                    self._send(200, file.read(), 'text/html; charset=utf-8')
+            elif self.path == '/examples':
+                urls = [f'/examples/{index}.png' for index in range(len(self.app.examples))]
+                self._send(200, json.dumps(urls).encode(), 'application/json')
+            elif self.path.startswith('/examples/') and self.path.endswith('.png'):
+                index = self.path[len('/examples/'):-len('.png')]
+                if not index.isdigit() or int(index) >= len(self.app.examples):
+                    raise DemoError(404, 'No such example.')
+                self._send(200, self.app.examples[int(index)], 'image/png')
+            else:
+                raise DemoError(404, f'Not found: {self.path}')
+        except DemoError as error:
+            self._error(error.status, str(error))
+        except Exception as error:  # noqa: BLE001 -- the server must survive any request.
+            self._error(500, f'Internal error: {type(error).__name__}')
+
+    def do_POST(self):  # noqa: N802
+        try:
+            length = int(self.headers.get('Content-Length') or 0)
+            if length > self.app.max_upload_bytes:
+                self.close_connection = True  # The body is not read: do not reuse the socket.
+                limit = self.app.max_upload_bytes // (1024 * 1024)
+                raise DemoError(413, f'That file is larger than the {limit} MB limit.')
+            data = self.rfile.read(length)
+            if self.path == '/predict':
+                self._send(200, self.app.predict(data), 'image/png')
+            elif self.path == '/sketch':
+                self._send(200, self.app.sketch(data), 'image/png')
+            else:
+                raise DemoError(404, f'Not found: {self.path}')
+        except DemoError as error:
+            self._error(error.status, str(error))
+        except Exception as error:  # noqa: BLE001 -- the server must survive any request.
+            self._error(500, f'Internal error: {type(error).__name__}: {error}'.splitlines()[0])
+
+    def log_message(self, format_, *args):
+        if self.server.verbose:
+            super().log_message(format_, *args)
+
+
+def make_server(backend, host: str = '127.0.0.1', port: int = 8000, max_upload_mb: float = 10,
+                max_queue: int = 8, examples: list[bytes] | None = None, verbose: bool = False):
+    """A ThreadingHTTPServer for the demo (port 0 picks a free port: see server_address)."""
+    app = DemoApp(backend, int(max_upload_mb * 1024 * 1024), max_queue,
+                  load_examples() if examples is None else examples)
+    handler = type('DemoHandler', (Handler,), {'app': app})
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.verbose = verbose
+    return server
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='pix2pix-demo', description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split('\n\n', 1)[1])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--model', help='SavedModel folder, or a folder of numbered versions')
+    source.add_argument('--backend', help='TF Serving REST URL instead, e.g. '
+                        'http://localhost:8501/v1/models/sample')
+    parser.add_argument('--host', default='127.0.0.1', help='address to bind (default: '
+                        'loopback only)')
+    parser.add_argument('--port', type=int, default=8000)
+    parser.add_argument('--max_upload_mb', type=float, default=10)
+    parser.add_argument('--max_queue', type=int, default=8, help='requests allowed to wait')
+    parser.add_argument('--verbose', action='store_true', help='log every request')
+    args = parser.parse_args(argv)
+    try:
+        backend = (predict.RestBackend(args.backend) if args.backend
+                   else predict.LocalBackend(args.model))
+        server = make_server(backend, args.host, args.port, args.max_upload_mb, args.max_queue,
+                             verbose=args.verbose)
+    except predict.PredictError as error:
+        sys.exit(f'pix2pix-demo: error: {error}')
+    except OSError as error:
+        sys.exit(f'pix2pix-demo: error: cannot listen on {args.host}:{args.port} ({error}).')
+    host, port = server.server_address[:2]
+    print(f'pix2pix demo on http://{host}:{port}/ (model: '
+          f'{args.backend or backend.model_dir}); Ctrl-C stops it.', flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == '__main__':
+    main()
