@@ -7,8 +7,9 @@ Starts the demo server (pix2pix_tf.demo) on a free loopback port and posts a rea
 sketch (a built-in sample pair's left half, PNG) to /predict, as the page does after each
 stroke: p50 and p95 of the full HTTP round trip (upload, decode, generator, PNG encode,
 download). The target is under 300 ms at p50 on 2 cores. Without --model it exports a freshly
-initialised 256x256 generator (paper mode) first: the cost does not depend on the weights. With --screenshot it also opens the
-page in headless Chromium (Debian's /usr/bin/chromium via Playwright), draws a few strokes with
+initialised 256x256 generator (paper mode) first: the cost does not depend on the weights.
+With --screenshot it also opens the page in headless Chromium (Debian's /usr/bin/chromium via
+Playwright), draws a few strokes with
 the mouse as tests/test_demo.py does, and saves a screenshot once the photo is shown.
 """
 

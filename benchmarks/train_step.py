@@ -99,8 +99,8 @@ def main():
     print(f'pix2pix train step, {args.image_size}x{args.image_size}, devices: {devices}, '
           f'{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}')
     print(f'convolution FLOPs per image per step: {flops / 1e9:.1f} GFLOP')
-    header = (f'| precision | jit | batch | ms/step | images/s | GFLOP/s | steps timed |\n'
-              f'|---|---|---|---|---|---|---|')
+    header = ('| precision | jit | batch | ms/step | images/s | GFLOP/s | steps timed |\n'
+              '|---|---|---|---|---|---|---|')
     print(header, flush=True)
     for policy in args.precisions.split(','):
         for jit in args.jit.split(','):

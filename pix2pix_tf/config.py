@@ -54,7 +54,8 @@ class Config:
     load_size: int = _field(
         0, 'Size images are resized to before the random crop to image_size; '
         '0 = image_size * 286 / 256, the paper\'s jitter.')
-    flip: bool = _field(True, 'Random horizontal flip of training pairs (sketch and photo together).')
+    flip: bool = _field(True, 'Random horizontal flip of training pairs (sketch and photo '
+                        'together).')
     shuffle_buffer: int = _field(1000, 'Shuffle buffer of encoded TFDS training records (folders '
                                  'shuffle their whole file list).')
 

@@ -19,10 +19,10 @@ import os
 import sys
 import time
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
 from pix2pix_tf import sources
 
@@ -128,7 +128,7 @@ def _models(config):
 
 def main(argv):
     logging.set_verbosity(logging.WARNING)
-    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'evaluate.py'
+    program = cli.program_name('evaluate.py')
     try:
         if len(argv) > 1:
             raise UsageError(f'unexpected arguments {" ".join(argv[1:])}.')
@@ -196,6 +196,4 @@ def run(config) -> None:
 
 def run_command() -> None:
     """Entry point of `python evaluate.py` and the `pix2pix-evaluate` console script."""
-    for name in FLAG_NAMES:  # absl's --help lists the flags of the module named by argv[0].
-        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
-    app.run(main)
+    cli.run(main, FLAG_NAMES)

@@ -11,10 +11,10 @@ Reads <workdir>/config.json, restores the generator alone from the latest (or
 import os
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
 
 FLAGS = flags.FLAGS
@@ -36,22 +36,19 @@ FLAG_NAMES = ('workdir', 'checkpoint_step', 'model_name', 'export_dir', 'version
               'inference_mode')
 
 
-def _program() -> str:
-    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'export.py'
-
-
 def main(argv):
     logging.set_verbosity(logging.WARNING)
+    program = cli.program_name('export.py')
     if len(argv) > 1:
-        sys.exit(f'{_program()}: error: unexpected arguments {" ".join(argv[1:])}.')
+        sys.exit(f'{program}: error: unexpected arguments {" ".join(argv[1:])}.')
     if not FLAGS.workdir:
-        sys.exit(f'{_program()}: error: pass --workdir=<training workdir>.')
+        sys.exit(f'{program}: error: pass --workdir=<training workdir>.')
     if FLAGS.version is not None and FLAGS.version < 1:
-        sys.exit(f'{_program()}: error: --version={FLAGS.version} must be 1 or more.')
+        sys.exit(f'{program}: error: --version={FLAGS.version} must be 1 or more.')
     try:
         config = config_lib.read_workdir_config(FLAGS.workdir)
     except config_lib.ConfigError as error:
-        sys.exit(f'{_program()}: error: {error}')
+        sys.exit(f'{program}: error: {error}')
     model_name = FLAGS.model_name or os.path.basename(os.path.normpath(FLAGS.workdir))
     export_dir = FLAGS.export_dir or os.path.join('saved_models', model_name)
     inference_mode = FLAGS.inference_mode or config.inference_mode
@@ -67,7 +64,7 @@ def main(argv):
                               metadata={'checkpoint': os.path.abspath(checkpoint),
                                         'model_name': model_name})
     except (config_lib.ConfigError, serving.ExportError) as error:
-        sys.exit(f'{_program()}: error: {error}')
+        sys.exit(f'{program}: error: {error}')
     print(f'Exported {checkpoint} ({inference_mode} inference) to {path}\n'
           f'Serve it: docker run -p 8501:8501 -v "$(realpath {export_dir})":/models/{model_name} '
           f'-e MODEL_NAME={model_name} tensorflow/serving')
@@ -75,6 +72,4 @@ def main(argv):
 
 def run() -> None:
     """Entry point of `python export.py` and the `pix2pix-export` console script."""
-    for name in FLAG_NAMES:  # absl's --help lists the flags of the module named by argv[0].
-        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
-    app.run(main)
+    cli.run(main, FLAG_NAMES)

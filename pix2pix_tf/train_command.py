@@ -10,10 +10,10 @@ import dataclasses
 import os
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
 from pix2pix_tf import sources
 
@@ -33,10 +33,6 @@ def define_config_flags() -> None:
         definers[field.type](field.name, field.default, help_text)
 
 
-def _program() -> str:
-    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'train.py'
-
-
 def config_from_flags() -> config_lib.Config:
     """The Config the parsed flags describe; ConfigError for values no run can use."""
     return config_lib.Config(**{field.name: FLAGS[field.name].value
@@ -45,8 +41,9 @@ def config_from_flags() -> config_lib.Config:
 
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TensorFlow logs an INFO line per checkpoint.
+    program = cli.program_name('train.py')
     if len(argv) > 1:
-        sys.exit(f'{_program()}: error: unexpected arguments {" ".join(argv[1:])}; flags look '
+        sys.exit(f'{program}: error: unexpected arguments {" ".join(argv[1:])}; flags look '
                  f'like --name=value (see --help).')
     try:
         config = config_from_flags()
@@ -56,14 +53,14 @@ def main(argv):
                                          f'such file.')
         config_lib.check_workdir(config, FLAGS.workdir)
     except config_lib.ConfigError as error:
-        sys.exit(f'{_program()}: error: {error}')
+        sys.exit(f'{program}: error: {error}')
 
     from pix2pix_tf import train_lib  # Imports TensorFlow: only once the flags are known good.
 
     try:
         result = train_lib.train_and_evaluate(config, FLAGS.workdir)
     except (config_lib.ConfigError, train_lib.NonFiniteLossError) as error:
-        sys.exit(f'{_program()}: error: {error}')
+        sys.exit(f'{program}: error: {error}')
     if not result['stopped_by']:
         print(f'Done at step {result["step"]}: checkpoints in '
               f'{os.path.join(FLAGS.workdir, "checkpoints")}; '
@@ -75,7 +72,4 @@ define_config_flags()
 
 def run() -> None:
     """Entry point of `python train.py` and the `pix2pix-train` console script."""
-    # absl's --help lists the flags of the module named by argv[0]; these are defined here.
-    for name in [field.name for field in dataclasses.fields(config_lib.Config)] + ['workdir']:
-        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
-    app.run(main)
+    cli.run(main, [field.name for field in dataclasses.fields(config_lib.Config)] + ['workdir'])

@@ -82,10 +82,11 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
 
     `iterator` yields this worker's slice of the global batch; `stop` (int32, 1 when this
     process was asked to stop) comes back summed over all replicas, so every worker stops
-    after the same step. Metrics are float32 scalars averaged over the global batch: the losses and discriminator
-    accuracies (share of patches classified right), plus each optimizer's loss scale under
-    float16. With `config.jit_compile` the forward and backward pass are compiled by XLA; the
-    optimizer update (which may need cross-replica communication) stays outside XLA.
+    after the same step. Metrics are float32 scalars averaged over the global batch: the
+    losses and discriminator accuracies (share of patches classified right), plus each
+    optimizer's loss scale under float16. With `config.jit_compile` the forward and backward
+    pass are compiled by XLA; the optimizer update (which may need cross-replica
+    communication) stays outside XLA.
     """
     generator, discriminator = state.generator, state.discriminator
     generator_optimizer = state.generator_optimizer

@@ -26,3 +26,25 @@ def tiny_config(**overrides) -> config_lib.Config:
 @pytest.fixture
 def make_config():
     return tiny_config
+
+
+@pytest.fixture(scope='session')
+def trained_workdir(tmp_path_factory):
+    """A tiny model trained 3 real steps on the sample (shared by the serving-side tests)."""
+    from pix2pix_tf import train_lib
+
+    workdir = tmp_path_factory.mktemp('trained')
+    train_lib.train_and_evaluate(tiny_config(train_steps=3, eval_every=1000), str(workdir))
+    return workdir
+
+
+@pytest.fixture(scope='session')
+def exported_model(trained_workdir, tmp_path_factory):
+    """That model exported (paper inference mode) as saved_models-style <dir>/1/."""
+    from pix2pix_tf import checkpoints
+    from pix2pix_tf import serving
+
+    _, generator, _ = checkpoints.restore_generator(str(trained_workdir))
+    export_dir = tmp_path_factory.mktemp('models')
+    serving.export(generator, 64, 'paper', str(export_dir))
+    return export_dir

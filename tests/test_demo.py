@@ -10,21 +10,16 @@ import json
 import os
 import shutil
 import threading
-import time
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from pix2pix_tf import checkpoints
 from pix2pix_tf import demo
 from pix2pix_tf import predict
-from pix2pix_tf import serving
-from pix2pix_tf import train_lib
 
 from conftest import SAMPLE
-from conftest import tiny_config
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -33,13 +28,9 @@ AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))
 
 
 @pytest.fixture(scope='module')
-def server(tmp_path_factory):
+def server(exported_model):
     """The demo on a tiny exported model (64x64), on a free loopback port."""
-    root = tmp_path_factory.mktemp('demo')
-    train_lib.train_and_evaluate(tiny_config(train_steps=2, eval_every=1000), str(root / 'run'))
-    _, generator, _ = checkpoints.restore_generator(str(root / 'run'))
-    serving.export(generator, 64, 'paper', str(root / 'models'))
-    server = demo.make_server(predict.LocalBackend(str(root / 'models')), port=0,
+    server = demo.make_server(predict.LocalBackend(str(exported_model)), port=0,
                               max_upload_mb=1, max_queue=2)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,6 +1,5 @@
 """The real loop end to end: train, stop with SIGTERM, resume, TensorBoard events."""
 
-import os
 import signal
 import subprocess
 import sys

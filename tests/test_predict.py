@@ -20,25 +20,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import checkpoints
 from pix2pix_tf import predict
-from pix2pix_tf import serving
-from pix2pix_tf import train_lib
 
 from conftest import REPO
 from conftest import SAMPLE
-from conftest import tiny_config
 
 AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))
 
 
-@pytest.fixture(scope='module')
-def model_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp('predict')
-    train_lib.train_and_evaluate(tiny_config(train_steps=2, eval_every=1000), str(root / 'run'))
-    _, generator, _ = checkpoints.restore_generator(str(root / 'run'))
-    serving.export(generator, 64, 'paper', str(root / 'models'))
-    return root / 'models'
+@pytest.fixture
+def model_dir(exported_model):
+    return exported_model
 
 
 @pytest.fixture

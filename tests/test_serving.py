@@ -18,20 +18,16 @@ from pix2pix_tf import checkpoints
 from pix2pix_tf import images
 from pix2pix_tf import models
 from pix2pix_tf import serving
-from pix2pix_tf import train_lib
 
 from conftest import REPO
 from conftest import SAMPLE
-from conftest import tiny_config
 
 SKETCH_PATH = sorted((SAMPLE / 'val').glob('*.jpg'))[0]
 
 
-@pytest.fixture(scope='module')
-def workdir(tmp_path_factory):
-    path = tmp_path_factory.mktemp('trained')
-    train_lib.train_and_evaluate(tiny_config(train_steps=3, eval_every=1000), str(path))
-    return path
+@pytest.fixture
+def workdir(trained_workdir):
+    return trained_workdir
 
 
 def sketch_pixels(size=64) -> np.ndarray:

@@ -1,0 +1,24 @@
+"""What the absl commands (train, export, evaluate) share."""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+
+def program_name(default: str) -> str:
+    """The name the user typed (train.py, pix2pix-train, ...), for one-line error messages."""
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else default
+
+
+def run(main, flag_names) -> None:
+    """absl's app.run(main), with `flag_names` listed by --help.
+
+    absl's --help lists the flags of the module named by argv[0]; the commands' flags are
+    defined in pix2pix_tf modules (so console scripts can run them), so they are registered
+    for argv[0] here.
+    """
+    for name in flag_names:
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
+    app.run(main)
