@@ -37,6 +37,7 @@ STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_page.htm
 SAMPLE_DIRS = (os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             'datasets', 'sample', 'val'),)
 NUM_EXAMPLES = 6
+DISCARD_LIMIT = 256 * 1024 * 1024  # Over-limit uploads up to this size are read and dropped.
 
 
 class DemoError(Exception):
@@ -138,7 +139,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get('Content-Length') or 0)
             if length > self.app.max_upload_bytes:
-                self.close_connection = True  # The body is not read: do not reuse the socket.
+                self._discard_body(length)
                 limit = self.app.max_upload_bytes // (1024 * 1024)
                 raise DemoError(413, f'That file is larger than the {limit} MB limit.')
             data = self.rfile.read(length)
@@ -152,6 +153,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._error(error.status, str(error))
         except Exception as error:  # noqa: BLE001 -- the server must survive any request.
             self._error(500, f'Internal error: {type(error).__name__}: {error}'.splitlines()[0])
+
+    def _discard_body(self, length: int) -> None:
+        """Reads and drops an over-limit body, so the client (still sending) gets the 413 instead
+        of a broken connection; a body over DISCARD_LIMIT is not read, and the socket closes."""
+        if length > DISCARD_LIMIT:
+            self.close_connection = True
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                break
+            length -= len(chunk)
 
     def log_message(self, format_, *args):
         if self.server.verbose:
