@@ -1,6 +1,6 @@
 """Trains pix2pix (shoe sketch -> photo); resumes from the workdir's latest checkpoint.
 
-    python train.py --flagfile=sample.flags          # built-in sample, 2-core CPU, ~6 min
+    python train.py --flagfile=sample.flags          # built-in sample, 2-core CPU, 6-9 min
     python train.py --flagfile=zappos.flags          # the full UT-Zappos50K experiment
 
 Every hyperparameter is a flag (see pix2pix_tf/config.py); a flag given after --flagfile
