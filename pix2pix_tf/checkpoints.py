@@ -74,6 +74,15 @@ def save(manager: tf.train.CheckpointManager, step: int) -> str:
     return manager.save(checkpoint_number=step)
 
 
+def available_steps(workdir: str) -> list[int]:
+    """Steps of the checkpoints kept in workdir/checkpoints, ascending ([] when none)."""
+    directory = os.path.join(workdir, CHECKPOINT_DIR)
+    if not os.path.isdir(directory):
+        return []
+    return sorted(int(name[len('ckpt-'):-len('.index')]) for name in os.listdir(directory)
+                  if name.startswith('ckpt-') and name.endswith('.index'))
+
+
 def checkpoint_path(workdir: str, step: int | None = None) -> str:
     """Path prefix of the latest checkpoint (or the one of `step`); ConfigError when missing."""
     directory = os.path.join(workdir, CHECKPOINT_DIR)
@@ -85,8 +94,7 @@ def checkpoint_path(workdir: str, step: int | None = None) -> str:
         return path
     path = os.path.join(directory, f'ckpt-{step}')
     if not tf.io.gfile.exists(path + '.index'):
-        available = sorted(int(name[5:-6]) for name in os.listdir(directory)
-                           if name.startswith('ckpt-') and name.endswith('.index'))
+        available = available_steps(workdir)
         raise config_lib.ConfigError(f'no checkpoint for step {step} in {directory}; available '
                                      f'steps: {", ".join(map(str, available)) or "none"}.')
     return path

@@ -112,9 +112,10 @@ def _models(config):
             'inference_mode', 'as exported')
     mode = FLAGS.inference_mode or config.inference_mode
     if FLAGS.all_checkpoints:
-        directory = os.path.join(FLAGS.workdir, checkpoints.CHECKPOINT_DIR)
-        steps = sorted(int(name[5:-6]) for name in os.listdir(directory)
-                       if name.startswith('ckpt-') and name.endswith('.index'))
+        steps = checkpoints.available_steps(FLAGS.workdir)
+        if not steps:
+            raise config_lib.ConfigError(f'no checkpoint in {FLAGS.workdir}/checkpoints: train '
+                                         f'first (python train.py --workdir={FLAGS.workdir}).')
     else:
         steps = [FLAGS.checkpoint_step]
     models = []

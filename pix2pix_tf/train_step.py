@@ -109,7 +109,8 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             l1_loss = losses.l1_loss(photo, generated_photo)
             real_loss = losses.discriminator_real_loss(real_logits)
             fake_loss = losses.discriminator_fake_loss(fake_logits)
-            generator_loss = average(gan_loss + config.l1_weight * l1_loss)
+            total_loss = gan_loss + config.l1_weight * l1_loss  # Per example.
+            generator_loss = average(total_loss)
             discriminator_loss = average(0.5 * (real_loss + fake_loss))
             if loss_scaled:
                 generator_loss = generator_optimizer.scale_loss(generator_loss)
@@ -122,7 +123,7 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         metrics = {
             'generator/gan_loss': average(gan_loss),
             'generator/l1_loss': average(l1_loss),
-            'generator/total_loss': average(gan_loss + config.l1_weight * l1_loss),
+            'generator/total_loss': average(total_loss),
             'discriminator/real_loss': average(real_loss),
             'discriminator/fake_loss': average(fake_loss),
             'discriminator/real_accuracy': average(losses.real_accuracy(real_logits)),
