@@ -1,6 +1,8 @@
 """What a workdir holds and how it is saved and restored.
 
-    <workdir>/config.json          the Config the models were built from (export/eval read it)
+    <workdir>/config.json          the Config the models were built from (export/eval read it),
+                                   plus a "run" entry: the resolved precision, the strategy and
+                                   the package versions of the latest start (Config ignores it)
     <workdir>/checkpoints/ckpt-N.* step N: step counter, both models, both optimizers (Adam
                                    slots, and the loss scale under float16) and the dropout RNG
                                    state; the input position follows from the step
@@ -24,15 +26,35 @@ CHECKPOINT_DIR = 'checkpoints'
 BEST_DIR = 'best'  # --keep_best: the best checkpoint by a validation metric, and best.json.
 
 
-def write_config(config: config_lib.Config, workdir: str) -> None:
-    """Writes workdir/config.json atomically, after checking an existing one is compatible."""
+RUN_KEY = 'run'  # config.json entry that is not a Config field: how the latest start ran.
+
+
+def write_config(config: config_lib.Config, workdir: str, run_info: dict | None = None) -> None:
+    """Writes workdir/config.json atomically, after checking an existing one is compatible.
+
+    `run_info` (resolved precision, strategy, package versions) is stored under "run";
+    `Config.from_json` ignores it, and `read_run_info` reads it back.
+    """
     config_lib.check_workdir(config, workdir)
     os.makedirs(workdir, exist_ok=True)
     path = os.path.join(workdir, config_lib.CONFIG_FILE)
+    values = json.loads(config.to_json())
+    if run_info:
+        values[RUN_KEY] = run_info
     temporary = path + '.tmp'
     with open(temporary, 'w') as file:
-        file.write(config.to_json())
+        json.dump(values, file, indent=2, sort_keys=True)
+        file.write('\n')
     os.replace(temporary, path)
+
+
+def read_run_info(workdir: str) -> dict:
+    """The "run" entry of workdir/config.json ({} for workdirs written before it existed)."""
+    try:
+        with open(os.path.join(workdir, config_lib.CONFIG_FILE)) as file:
+            return json.load(file).get(RUN_KEY) or {}
+    except (OSError, ValueError):
+        return {}
 
 
 def dropout_states(generator: keras.Model) -> list:
@@ -118,8 +140,20 @@ def restore_generator(workdir: str, step: int | None = None):
         keras.mixed_precision.set_global_policy(previous_policy)
     checkpoint = tf.train.Checkpoint(generator=generator,
                                      dropout_states=dropout_states(generator))
-    checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    try:
+        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    except (tf.errors.OpError, ValueError, AssertionError) as error:
+        reason = (getattr(error, 'message', None) or str(error)).strip().splitlines()[0]
+        raise config_lib.ConfigError(
+            f'cannot read the generator from checkpoint {path} ({reason[:200]}); it is damaged '
+            f'or from another model: pick another with --checkpoint_step '
+            f'(available: {", ".join(map(str, available_steps(workdir))) or "none"}).') from None
     return config, generator, path
+
+
+def step_of(path: str) -> int:
+    """The step number of a checkpoint path prefix (.../ckpt-N)."""
+    return int(os.path.basename(path).rsplit('-', 1)[1])
 
 
 class BestCheckpoint:

@@ -21,4 +21,12 @@ def run(main, flag_names) -> None:
     """
     for name in flag_names:
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's flag parsing, with a bad flag reported on one line (absl prints two)."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        sys.exit(f'{program_name(argv[0])}: error: {error} (see --help).')

@@ -21,6 +21,8 @@ STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 
 CONFIG_FILE = 'config.json'  # In every training workdir.
+# Largest sketch side (pixels) an exported SavedModel accepts unless export sets another.
+DEFAULT_MAX_SKETCH_SIZE = 4096
 
 # Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
 # exported under other values.

@@ -1,10 +1,12 @@
-"""The `export.py` / `pix2pix-export` command: training workdir -> SavedModel for TF Serving.
+"""The `export.py` / `pix2pix-export` command: training workdir -> SavedModel or TFLite model.
 
     python export.py --workdir=runs/sample            # -> saved_models/sample/<next version>/
+    python export.py --workdir=runs/sample --format=tflite   # -> saved_models/sample_tflite/<v>/
 
 Reads <workdir>/config.json, restores the generator alone from the latest (or
 --checkpoint_step) checkpoint and writes <export_dir>/<version>/ atomically (see
-`serving.export`). Flags are defined here, not in library modules, so the installed
+`serving.write_version`), with the model card in assets.extra/pix2pix.json (SavedModel) or
+generator.json (TFLite). Flags are defined here, not in library modules, so the installed
 `pix2pix-export` console script runs it too.
 """
 
@@ -17,57 +19,98 @@ from absl import logging
 from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
 
+FORMATS = ('saved_model', 'tflite')
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Training workdir (with config.json and checkpoints/).')
 flags.DEFINE_integer('checkpoint_step', None, 'Export this step\'s checkpoint (default: the '
                      'latest).')
+flags.DEFINE_enum('format', 'saved_model', FORMATS,
+                  'saved_model: for TF Serving, saved_model_cli and tf.saved_model.load (both '
+                  'signatures, any sketch size). tflite: generator.tflite for TensorFlow Lite / '
+                  'LiteRT, eval inference mode, model-size sketches (see '
+                  'pix2pix_tf/tflite_export.py).')
+flags.DEFINE_enum('tflite_weights', 'float32', ('float32', 'float16'),
+                  'With --format=tflite: store the weights as float32 or float16 (half the size).')
 flags.DEFINE_string('model_name', None, 'Model name (default: the workdir\'s folder name); '
                     'TF Serving\'s --model_name.')
-flags.DEFINE_string('export_dir', None, 'Folder of versions (default: saved_models/<model_name>); '
-                    'TF Serving\'s --model_base_path.')
+flags.DEFINE_string('export_dir', None, 'Folder of versions (default: saved_models/<model_name>, '
+                    'or saved_models/<model_name>_tflite for --format=tflite); TF Serving\'s '
+                    '--model_base_path.')
 flags.DEFINE_integer('version', None, 'Version number (default: one more than the highest '
                      'existing).')
 flags.DEFINE_bool('overwrite', False, 'Replace an existing version.')
 flags.DEFINE_enum('inference_mode', None, config_lib.INFERENCE_MODES,
                   'Generator at inference: paper = dropout and batch statistics on, each image '
                   'on its own (Isola et al.); eval = dropout off, moving statistics. Default: '
-                  'the training config\'s --inference_mode.')
-FLAG_NAMES = ('workdir', 'checkpoint_step', 'model_name', 'export_dir', 'version', 'overwrite',
-              'inference_mode')
+                  'the training config\'s --inference_mode (SavedModel), eval (TFLite).')
+flags.DEFINE_integer('max_sketch_size', config_lib.DEFAULT_MAX_SKETCH_SIZE,
+                     'SavedModel: the largest sketch side, in pixels, the signatures accept; a '
+                     'larger one is refused with InvalidArgument before it is decoded. Bounds '
+                     'the time and memory of one request.')
+FLAG_NAMES = ('workdir', 'checkpoint_step', 'format', 'tflite_weights', 'model_name',
+              'export_dir', 'version', 'overwrite', 'inference_mode', 'max_sketch_size')
 
 
 def main(argv):
     logging.set_verbosity(logging.WARNING)
     program = cli.program_name('export.py')
+
+    def fail(message):
+        sys.exit(f'{program}: error: {message}')
+
     if len(argv) > 1:
-        sys.exit(f'{program}: error: unexpected arguments {" ".join(argv[1:])}.')
+        fail(f'unexpected arguments {" ".join(argv[1:])}.')
     if not FLAGS.workdir:
-        sys.exit(f'{program}: error: pass --workdir=<training workdir>.')
+        fail('pass --workdir=<training workdir>.')
     if FLAGS.version is not None and FLAGS.version < 1:
-        sys.exit(f'{program}: error: --version={FLAGS.version} must be 1 or more.')
+        fail(f'--version={FLAGS.version} must be 1 or more.')
+    if FLAGS.max_sketch_size < 1:
+        fail(f'--max_sketch_size={FLAGS.max_sketch_size} must be 1 or more.')
+    tflite = FLAGS.format == 'tflite'
+    if tflite and FLAGS.inference_mode == 'paper':
+        fail('--format=tflite exports the eval inference mode only (paper mode runs each image '
+             'with its own batch statistics); drop --inference_mode or export a SavedModel.')
     try:
         config = config_lib.read_workdir_config(FLAGS.workdir)
     except config_lib.ConfigError as error:
-        sys.exit(f'{program}: error: {error}')
+        fail(error)
     model_name = FLAGS.model_name or os.path.basename(os.path.normpath(FLAGS.workdir))
-    export_dir = FLAGS.export_dir or os.path.join('saved_models', model_name)
-    inference_mode = FLAGS.inference_mode or config.inference_mode
+    export_dir = FLAGS.export_dir or os.path.join(
+        'saved_models', model_name + ('_tflite' if tflite else ''))
+    inference_mode = 'eval' if tflite else (FLAGS.inference_mode or config.inference_mode)
 
     from pix2pix_tf import checkpoints  # Imports TensorFlow: only once the flags are good.
+    from pix2pix_tf import model_card
     from pix2pix_tf import serving
 
     try:
         _, generator, checkpoint = checkpoints.restore_generator(FLAGS.workdir,
                                                                   FLAGS.checkpoint_step)
-        path = serving.export(generator, config.image_size, inference_mode, export_dir,
-                              FLAGS.version, FLAGS.overwrite,
-                              metadata={'checkpoint': os.path.abspath(checkpoint),
-                                        'model_name': model_name})
+        card = model_card.build(config, FLAGS.workdir, checkpoint,
+                                checkpoints.step_of(checkpoint), inference_mode,
+                                FLAGS.max_sketch_size, model_name,
+                                checkpoints.read_run_info(FLAGS.workdir))
+        if tflite:
+            from pix2pix_tf import tflite_export
+            card['max_sketch_size'] = config.image_size  # Model-size input only.
+            path = tflite_export.export(generator, config.image_size, export_dir, FLAGS.version,
+                                        FLAGS.overwrite, FLAGS.tflite_weights, card)
+        else:
+            path = serving.export(generator, config.image_size, inference_mode, export_dir,
+                                  FLAGS.version, FLAGS.overwrite, card, FLAGS.max_sketch_size)
     except (config_lib.ConfigError, serving.ExportError) as error:
-        sys.exit(f'{program}: error: {error}')
+        fail(error)
+    except OSError as error:  # Unwritable --export_dir and the like.
+        fail(f'cannot write to {export_dir}: {error.strerror or error}.')
+    if tflite:
+        print(f'Exported {checkpoint} (eval inference, {FLAGS.tflite_weights} weights) to '
+              f'{os.path.join(path, tflite_export.MODEL_FILE)}; its input/output contract is '
+              f'{os.path.join(path, tflite_export.CONTRACT_FILE)}')
+        return
     print(f'Exported {checkpoint} ({inference_mode} inference) to {path}\n'
-          f'Serve it: docker run -p 8501:8501 -v "$(realpath {export_dir})":/models/{model_name} '
-          f'-e MODEL_NAME={model_name} tensorflow/serving')
+          f'Serve it: docker run -p 8501:8501 -p 8500:8500 -v "$(realpath {export_dir})":'
+          f'/models/{model_name} -e MODEL_NAME={model_name} tensorflow/serving')
 
 
 def run() -> None:

@@ -19,6 +19,7 @@ batch statistics on, each image on its own) or 'eval'. Neither mode changes a va
 request never alters the model, and the same sketch always gives the same photo.
 """
 
+import functools
 import json
 import os
 import shutil
@@ -26,19 +27,103 @@ import tempfile
 
 import tensorflow as tf
 
+from pix2pix_tf import config as config_lib
 from pix2pix_tf import images
 from pix2pix_tf import models
 
 
+DEFAULT_MAX_SKETCH_SIZE = config_lib.DEFAULT_MAX_SKETCH_SIZE  # Pixels a side; in the model card.
+
+
 def sketch_to_gray(image: tf.Tensor) -> tf.Tensor:
-    """uint8 [H, W, C] with C in 1..4 (alpha composited on white) -> float32 [H, W, 1] 0-255."""
-    image = tf.cast(image, tf.float32)
-    channels = tf.shape(image)[-1]
-    alpha = tf.cond(channels % 2 == 0, lambda: image[..., -1:] / 255.0,
-                    lambda: tf.ones_like(image[..., :1]))
-    color = tf.cond(channels >= 3, lambda: image[..., :3],
-                    lambda: tf.tile(image[..., :1], [1, 1, 3]))
-    return tf.image.rgb_to_grayscale(color * alpha + 255.0 * (1.0 - alpha))
+    """uint8 [H, W, C] with C in 1..4 (alpha composited on white) -> float32 [H, W, 1] 0-255.
+
+    Each channel count takes its own branch, so a plain gray sketch (the usual case) costs one
+    cast instead of a three-channel float copy of the image.
+    """
+
+    def gray():
+        return tf.cast(image[..., :1], tf.float32)
+
+    def gray_alpha():
+        alpha = tf.cast(image[..., 1:2], tf.float32) / 255.0
+        return gray() * alpha + 255.0 * (1.0 - alpha)
+
+    def rgb():
+        return tf.image.rgb_to_grayscale(tf.cast(image[..., :3], tf.float32))
+
+    def rgb_alpha():
+        alpha = tf.cast(image[..., 3:4], tf.float32) / 255.0
+        return tf.image.rgb_to_grayscale(tf.cast(image[..., :3], tf.float32) * alpha
+                                         + 255.0 * (1.0 - alpha))
+
+    return tf.switch_case(tf.shape(image)[-1] - 1, [gray, gray_alpha, rgb, rgb_alpha])
+
+
+def _header_bytes(encoded: tf.Tensor, offset: int, length: int) -> tf.Tensor:
+    """Bytes [offset, offset + length) of a string scalar as int64 [length]."""
+    return tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, offset, length), tf.uint8),
+                   tf.int64)
+
+
+def _big_endian(data: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(data * tf.constant([2 ** 24, 2 ** 16, 2 ** 8, 1], tf.int64))
+
+
+def _little_endian(data: tf.Tensor) -> tf.Tensor:
+    weights = tf.constant([1, 2 ** 8, 2 ** 16, 2 ** 24], tf.int64)[:tf.shape(data)[0]]
+    value = tf.reduce_sum(data * weights)
+    # BMP heights are signed (negative = top-down rows).
+    return tf.where(value >= 2 ** 31, 2 ** 32 - value, value)
+
+
+def encoded_size(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width) int64 [2] of an encoded image, read from its header without decoding it.
+
+    JPEG (`tf.image.extract_jpeg_shape` stops at the frame header), PNG (IHDR), GIF (logical
+    screen) and BMP (DIB header). Other or truncated data gives (0, 0): `decode_image` then
+    rejects it with its own message, and the decoded size is checked again after decoding.
+    """
+    length = tf.strings.length(encoded)
+    magic = tf.strings.substr(encoded, 0, 8)
+
+    def jpeg():
+        return tf.cast(tf.image.extract_jpeg_shape(encoded)[:2], tf.int64)
+
+    def png():
+        return tf.stack([_big_endian(_header_bytes(encoded, 20, 4)),
+                         _big_endian(_header_bytes(encoded, 16, 4))])
+
+    def gif():
+        return tf.stack([_little_endian(_header_bytes(encoded, 8, 2)),
+                         _little_endian(_header_bytes(encoded, 6, 2))])
+
+    def bmp():
+        return tf.stack([_little_endian(_header_bytes(encoded, 22, 4)),
+                         _little_endian(_header_bytes(encoded, 18, 4))])
+
+    def unknown():
+        return tf.zeros([2], tf.int64)
+
+    long_enough = length >= 26
+    index = tf.case([
+        (long_enough & tf.equal(tf.strings.substr(magic, 0, 3), b'\xff\xd8\xff'),
+         lambda: tf.constant(0)),
+        (long_enough & tf.equal(magic, b'\x89PNG\r\n\x1a\n'), lambda: tf.constant(1)),
+        (long_enough & tf.equal(tf.strings.substr(magic, 0, 4), b'GIF8'), lambda: tf.constant(2)),
+        (long_enough & tf.equal(tf.strings.substr(magic, 0, 2), b'BM'), lambda: tf.constant(3)),
+    ], default=lambda: tf.constant(4))
+    return tf.switch_case(index, [jpeg, png, gif, bmp, unknown])
+
+
+def check_size(height: tf.Tensor, width: tf.Tensor, max_size: int) -> tf.Operation:
+    """An assertion (InvalidArgumentError when run) that a sketch is at most max_size a side."""
+    return tf.debugging.Assert(
+        tf.logical_and(tf.cast(height, tf.int64) <= max_size,
+                       tf.cast(width, tf.int64) <= max_size),
+        [f'Sketch too large: this model accepts sketches of at most {max_size}x{max_size} '
+         f'pixels (set at export with --max_sketch_size); got height, width:', height, width],
+        name='check_sketch_size')
 
 
 def _resize(batch: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
@@ -56,26 +141,50 @@ def _pad_to_square(sketches: tf.Tensor) -> tf.Tensor:
     return tf.pad(sketches, padding, constant_values=255.0)
 
 
-class Pix2PixServing(tf.Module):
-    """Serving signatures around a trained generator (see the module docstring)."""
+def tf_variables(model) -> list[tf.Variable]:
+    """The tf.Variables behind a Keras 3 model's variables (weights, moving statistics, RNG).
 
-    def __init__(self, generator, image_size: int, inference_mode: str):
+    A Keras 3 variable is a wrapper around a tf.Variable. Functions traced through the model
+    capture the inner tf.Variable, but a SavedModel that tracks the Keras wrapper saves a copy
+    that Keras makes at export time (`tf.Variable(<inner copy>)`), and its saver restores that
+    copy. TF2's object loader reconnects them; the session loader of TF Serving and
+    `saved_model_cli` restores by name, leaves the captured variables uninitialized, and fails
+    with "Could not find variable ...". Tracking the inner tf.Variables (as
+    `keras.export.ExportArchive` does) makes the saver restore exactly what the functions read.
+    """
+    inner = [variable.value for variable in model.variables]
+    if not all(isinstance(variable, tf.Variable) for variable in inner):
+        raise TypeError('expected Keras 3 variables backed by tf.Variable (TensorFlow backend)')
+    return inner
+
+
+class Pix2PixServing(tf.Module):
+    """Serving signatures around a trained generator (see the module docstring).
+
+    The Keras model is deliberately not an attribute of this module (see `tf_variables`): the
+    signatures reach it through a plain Python closure, and the module tracks its tf.Variables.
+    """
+
+    def __init__(self, generator, image_size: int, inference_mode: str,
+                 max_sketch_size: int = DEFAULT_MAX_SKETCH_SIZE):
         super().__init__(name='pix2pix')
-        self.generator = generator
-        # Keras keeps the dropout RNG state outside the layers' weights; tracking every variable
-        # here makes sure the SavedModel saves all that the signatures read.
-        self.generator_variables = list(generator.variables)
+        if max_sketch_size < 1:
+            raise ValueError(f'max_sketch_size must be at least 1, not {max_sketch_size}')
+        self.generator_variables = tf_variables(generator)
+        self._run_generator = functools.partial(models.generate, generator,
+                                                inference_mode=inference_mode)
         self.image_size = image_size
         self.inference_mode = inference_mode
+        self.max_sketch_size = max_sketch_size
 
     def _generate(self, sketches: tf.Tensor) -> tf.Tensor:
         """float32 [N, H, W, 1] in 0-255 (any H, W) -> uint8 [N, H, W, 3]."""
         height, width = tf.shape(sketches)[1], tf.shape(sketches)[2]
-        square = _pad_to_square(sketches)
+        with tf.control_dependencies([check_size(height, width, self.max_sketch_size)]):
+            square = _pad_to_square(sketches)
         side = tf.shape(square)[1]
         model_input = tf.clip_by_value(_resize(square, self.image_size), 0.0, 255.0)
-        photos = models.generate(self.generator, images.to_model_range(model_input),
-                                 self.inference_mode)
+        photos = self._run_generator(images.to_model_range(model_input))
         photos = _resize(photos, side)
         top, left = (side - height) // 2, (side - width) // 2
         return images.to_uint8(photos[:, top:top + height, left:left + width])
@@ -85,7 +194,11 @@ class Pix2PixServing(tf.Module):
         """Encoded sketches [N] -> {'images_bytes': PNG photos [N]}."""
 
         def one(encoded):
-            decoded = tf.io.decode_image(encoded, channels=0, expand_animations=False)
+            header_size = encoded_size(encoded)
+            # Refuse an oversized image from its header, before decoding allocates it.
+            with tf.control_dependencies([check_size(header_size[0], header_size[1],
+                                                     self.max_sketch_size)]):
+                decoded = tf.io.decode_image(encoded, channels=0, expand_animations=False)
             photo = self._generate(sketch_to_gray(decoded)[tf.newaxis])[0]
             return tf.io.encode_png(photo)
 
@@ -106,6 +219,7 @@ class ExportError(ValueError):
 
 
 TEMP_PREFIX = '.tmp-export-'  # Not a number: TF Serving never loads it as a version.
+MODEL_CARD = 'pix2pix.json'
 
 
 def numeric_versions(export_dir: str) -> list[int]:
@@ -116,17 +230,21 @@ def numeric_versions(export_dir: str) -> list[int]:
                   if name.isdigit() and os.path.isdir(os.path.join(export_dir, name)))
 
 
-def export(generator, image_size: int, inference_mode: str, export_dir: str,
-           version: int | None = None, overwrite: bool = False,
-           metadata: dict | None = None) -> str:
-    """Writes the SavedModel to <export_dir>/<version>/ atomically; returns that path.
+def _default_folder_mode() -> int:
+    """Mode of a folder made with os.makedirs under the current umask (0755 under umask 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o777 & ~umask
 
-    The model is written to a hidden temporary folder in export_dir and renamed into place
-    only when complete, so TF Serving (which watches export_dir for numeric folders) never sees
-    a half-written version, and an interrupted export leaves no version folder. `version`
-    defaults to one more than the highest existing one. An existing version is an ExportError
-    unless `overwrite`. `metadata` is written to assets.extra/pix2pix.json (TF Serving ignores
-    that folder).
+
+def write_version(export_dir: str, version: int | None, overwrite: bool, write) -> str:
+    """Calls write(folder) on a hidden temporary folder, then renames it <export_dir>/<version>.
+
+    TF Serving (which watches export_dir for numeric folders) never sees a half-written version,
+    and an interrupted or failed write leaves no version folder. `version` defaults to one more
+    than the highest existing one; an existing version is an ExportError unless `overwrite`.
+    The folder gets the mode `os.makedirs` would give (mkdtemp's 0700 would hide the model
+    from a server running under another user).
     """
     os.makedirs(export_dir, exist_ok=True)
     version = version or (max(numeric_versions(export_dir), default=0) + 1)
@@ -139,12 +257,8 @@ def export(generator, image_size: int, inference_mode: str, export_dir: str,
             shutil.rmtree(os.path.join(export_dir, stale), ignore_errors=True)
     temporary = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_dir)
     try:
-        module = Pix2PixServing(generator, image_size, inference_mode)
-        tf.saved_model.save(module, temporary, signatures=module.signatures())
-        os.makedirs(os.path.join(temporary, 'assets.extra'), exist_ok=True)
-        with open(os.path.join(temporary, 'assets.extra', 'pix2pix.json'), 'w') as file:
-            json.dump({'image_size': image_size, 'inference_mode': inference_mode,
-                       **(metadata or {})}, file, indent=2, sort_keys=True)
+        os.chmod(temporary, _default_folder_mode())
+        write(temporary)
         if os.path.exists(final):  # --overwrite: swap, then delete the old version.
             retired = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_dir)
             os.rename(final, os.path.join(retired, 'old'))
@@ -156,3 +270,32 @@ def export(generator, image_size: int, inference_mode: str, export_dir: str,
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return final
+
+
+def write_model_card(folder: str, card: dict) -> None:
+    """Writes card to <folder>/assets.extra/pix2pix.json (TF Serving ignores assets.extra)."""
+    os.makedirs(os.path.join(folder, 'assets.extra'), exist_ok=True)
+    with open(os.path.join(folder, 'assets.extra', MODEL_CARD), 'w') as file:
+        json.dump(card, file, indent=2, sort_keys=True)
+        file.write('\n')
+
+
+def export(generator, image_size: int, inference_mode: str, export_dir: str,
+           version: int | None = None, overwrite: bool = False,
+           metadata: dict | None = None,
+           max_sketch_size: int = DEFAULT_MAX_SKETCH_SIZE) -> str:
+    """Writes the SavedModel to <export_dir>/<version>/ atomically (`write_version`).
+
+    `metadata` (the model card, see `model_card.build`) is written to
+    assets.extra/pix2pix.json, with image_size, inference_mode and max_sketch_size always set.
+    Returns the version folder.
+    """
+    module = Pix2PixServing(generator, image_size, inference_mode, max_sketch_size)
+
+    def write(folder):
+        tf.saved_model.save(module, folder, signatures=module.signatures())
+        write_model_card(folder, {**(metadata or {}), 'image_size': image_size,
+                                  'inference_mode': inference_mode,
+                                  'max_sketch_size': max_sketch_size})
+
+    return write_version(export_dir, version, overwrite, write)

@@ -21,6 +21,7 @@ from pix2pix_tf import distribute
 from pix2pix_tf import evaluation
 from pix2pix_tf import gan_metrics
 from pix2pix_tf import input_pipeline
+from pix2pix_tf import model_card
 from pix2pix_tf import precision
 from pix2pix_tf import progress
 from pix2pix_tf import train_step as train_step_lib
@@ -86,7 +87,9 @@ def train_and_evaluate(config: config_lib.Config, workdir: str) -> dict:
 def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> dict:
     chief = distribute.is_chief(strategy)
     if chief:
-        checkpoints.write_config(config, workdir)
+        checkpoints.write_config(config, workdir, {
+            'precision': policy, 'strategy': distribute.describe(strategy),
+            'versions': model_card.package_versions()})
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         state = train_step_lib.create_state(config, policy)
