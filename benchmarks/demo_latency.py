@@ -29,7 +29,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pix2pix_tf import demo  # noqa: E402
-from pix2pix_tf import predict  # noqa: E402
+from pix2pix_tf import client  # noqa: E402
 
 STROKES = [[(0.12, 0.62), (0.25, 0.42), (0.45, 0.40), (0.62, 0.48), (0.88, 0.58), (0.9, 0.72)],
            [(0.9, 0.72), (0.12, 0.74), (0.12, 0.62)], [(0.25, 0.42), (0.27, 0.18), (0.42, 0.16),
@@ -78,7 +78,7 @@ def main():
 
         model = serving.export(models.build_generator(256), 256, 'paper',
                                tempfile.mkdtemp(prefix='demo_bench_'))
-    server = demo.make_server(predict.LocalBackend(model), port=0)
+    server = demo.make_server(client.LocalBackend(model), port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, port = server.server_address[:2]
     path = sorted(glob.glob(os.path.join(REPO, 'datasets', 'sample', 'val', '*.jpg')))[0]

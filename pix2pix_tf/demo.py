@@ -30,7 +30,7 @@ import threading
 import cv2
 import numpy as np
 
-from pix2pix_tf import predict
+from pix2pix_tf import client
 from pix2pix_tf import sketch as sketch_lib
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_page.html')
@@ -83,7 +83,7 @@ class DemoApp:
         try:
             with self._model_lock:
                 return self.backend.predict([data])[0]
-        except predict.PredictError as error:
+        except client.PredictError as error:
             raise DemoError(502, str(error)) from None
         finally:
             self._waiting.release()
@@ -189,8 +189,9 @@ def main(argv=None):
                                      epilog=__doc__.split('\n\n', 1)[1])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument('--model', help='SavedModel folder, or a folder of numbered versions')
-    source.add_argument('--backend', help='TF Serving REST URL instead, e.g. '
-                        'http://localhost:8501/v1/models/sample')
+    source.add_argument('--backend', help='TF Serving instead: REST URL (e.g. '
+                        'http://localhost:8501/v1/models/sample) or gRPC address (e.g. '
+                        'localhost:8500/sample)')
     parser.add_argument('--host', default='127.0.0.1', help='address to bind (default: '
                         'loopback only)')
     parser.add_argument('--port', type=int, default=8000)
@@ -199,11 +200,10 @@ def main(argv=None):
     parser.add_argument('--verbose', action='store_true', help='log every request')
     args = parser.parse_args(argv)
     try:
-        backend = (predict.RestBackend(args.backend) if args.backend
-                   else predict.LocalBackend(args.model))
+        backend = client.make_backend(args.model, args.backend)
         server = make_server(backend, args.host, args.port, args.max_upload_mb, args.max_queue,
                              verbose=args.verbose)
-    except predict.PredictError as error:
+    except client.PredictError as error:
         sys.exit(f'pix2pix-demo: error: {error}')
     except OSError as error:
         sys.exit(f'pix2pix-demo: error: cannot listen on {args.host}:{args.port} ({error}).')

@@ -4,6 +4,7 @@
     pix2pix-predict 'drawings/*.png' --model saved_models/sample/3 --grid --output_dir out
     pix2pix-predict shoe_photo.jpg --from_photo --model saved_models/sample --grid
     pix2pix-predict drawings/ --server http://localhost:8501/v1/models/sample
+    pix2pix-predict drawings/ --server localhost:8500/sample [--signature predict_pixels]
 
 Inputs are files, folders (their images, sorted) or glob patterns: sketches drawn dark on white,
 any size, PNG/JPEG/BMP/GIF. For each input it writes `<name>.png`, the generated photo at the
@@ -11,31 +12,28 @@ input's size; `--from_photo` first turns each input photo into a sketch with
 `pix2pix_tf.sketch` (also written, as `<name>_sketch.png`); `--grid` adds `grid.png`, one row per
 input: [photo |] sketch | generated photo.
 
-Backends: `--model` loads a SavedModel with TensorFlow's loader (the one TF Serving uses;
-a folder of numbered versions picks the highest); `--server` posts to TF Serving's REST
-predict API (`<url>:predict`, images sent as {"b64": ...}) and needs no TensorFlow.
+Backends (`pix2pix_tf/client.py`): `--model` loads a SavedModel in this process (a folder of
+numbered versions picks the highest); `--server` sends the images to TF Serving: an
+`http://host:8501/v1/models/<name>` URL uses its REST predict API (`<url>:predict`, images sent
+as {"b64": ...}); a `host:8500/<name>[/<version>]` address uses its gRPC PredictionService
+(needs `pip install -e ".[grpc]"`), on `serving_default` or, with `--signature predict_pixels`,
+on uint8 pixels.
 """
 
 import argparse
-import base64
 import glob
-import json
 import os
 import sys
-import urllib.error
-import urllib.request
 
 import cv2
 import numpy as np
 
+from pix2pix_tf import client
 from pix2pix_tf import sketch as sketch_lib
+from pix2pix_tf.client import PredictError
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 GRID_HEIGHT = 256
-
-
-class PredictError(Exception):
-    """A problem a user can fix; the message is one line that says how."""
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
@@ -55,88 +53,6 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     if not paths:
         raise PredictError(f'no images in {", ".join(inputs)} ({"/".join(IMAGE_EXTENSIONS)}).')
     return paths
-
-
-def resolve_model_dir(model: str) -> str:
-    """A SavedModel folder, or the highest numbered version inside a folder of versions."""
-    if os.path.isfile(os.path.join(model, 'saved_model.pb')):
-        return model
-    versions = sorted((int(name) for name in (os.listdir(model) if os.path.isdir(model) else [])
-                       if name.isdigit()
-                       and os.path.isfile(os.path.join(model, name, 'saved_model.pb'))))
-    if not versions:
-        raise PredictError(f'--model={model}: no saved_model.pb there or in a numbered version '
-                           f'folder; export one with python export.py --workdir=<run>.')
-    return os.path.join(model, str(versions[-1]))
-
-
-def rest_request_body(images: list[bytes]) -> dict:
-    """TF Serving REST predict request (row format) for the serving_default signature."""
-    return {'signature_name': 'serving_default',
-            'instances': [{'b64': base64.b64encode(image).decode('ascii')} for image in images]}
-
-
-def parse_rest_response(body: dict, expected: int) -> list[bytes]:
-    """PNG bytes from a TF Serving REST predict response; PredictError for an error body."""
-    if 'error' in body:
-        raise PredictError(f'the server answered: {body["error"]}')
-    predictions = body.get('predictions')
-    if not isinstance(predictions, list) or len(predictions) != expected:
-        raise PredictError(f'unexpected response from the server: {str(body)[:200]}')
-    # A single-output signature gives one value per instance; a dict if the server names it.
-    values = [p.get('images_bytes', p) if isinstance(p, dict) and 'b64' not in p else p
-              for p in predictions]
-    return [base64.b64decode(value['b64']) for value in values]
-
-
-class LocalBackend:
-    """The SavedModel's serving_default signature, in this process."""
-
-    def __init__(self, model_dir: str):
-        import tensorflow as tf  # Only the local backend needs TensorFlow.
-
-        self._tf = tf
-        self.model_dir = resolve_model_dir(model_dir)
-        self._serve = tf.saved_model.load(self.model_dir).signatures['serving_default']
-
-    def predict(self, images: list[bytes]) -> list[bytes]:
-        outputs = self._serve(images=self._tf.constant(images, self._tf.string))
-        return [bytes(png) for png in outputs['images_bytes'].numpy()]
-
-
-class RestBackend:
-    """TF Serving's REST API: POST <url>:predict with base64 images."""
-
-    def __init__(self, url: str, timeout: float = 60.0):
-        self.url = url.rstrip('/')
-        self.timeout = timeout
-
-    def predict(self, images: list[bytes]) -> list[bytes]:
-        request = urllib.request.Request(
-            f'{self.url}:predict', data=json.dumps(rest_request_body(images)).encode(),
-            headers={'Content-Type': 'application/json'}, method='POST')
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            try:
-                body = json.loads(error.read())
-            except ValueError:
-                raise PredictError(f'{self.url}: HTTP {error.code} {error.reason}') from None
-        except (urllib.error.URLError, OSError) as error:
-            raise PredictError(f'cannot reach {self.url} ({error}); is TF Serving running '
-                               f'with --rest_api_port?') from None
-        return parse_rest_response(body, len(images))
-
-
-def read_gray(data: bytes) -> np.ndarray | None:
-    """Encoded image -> uint8 [H, W] gray with transparency on white; None if undecodable."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        return None
-    if image.dtype != np.uint8:
-        image = (image // 257).astype(np.uint8)
-    return cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2GRAY)
 
 
 def _grid_row(tiles: list[np.ndarray]) -> np.ndarray:
@@ -179,7 +95,7 @@ def run(inputs: list[str], backend, output_dir: str, grid: bool = False,
                 cv2.imwrite(os.path.join(output_dir, f'{name}_sketch.png'), sketch)
                 originals.append(photo)
             else:
-                sketch = read_gray(data)
+                sketch = client.read_gray(data)
                 if sketch is None:
                     stream.write(f'skipped {path}: not an image\n')
                     skipped += 1
@@ -219,8 +135,12 @@ def main(argv=None):
     parser.add_argument('inputs', nargs='+', help='image files, folders or glob patterns')
     backend = parser.add_mutually_exclusive_group(required=True)
     backend.add_argument('--model', help='SavedModel folder, or a folder of numbered versions')
-    backend.add_argument('--server', help='TF Serving REST URL, e.g. '
+    backend.add_argument('--server', help='TF Serving: REST URL http://host:8501/v1/models/'
+                         '<name>, or gRPC address host:8500/<name>[/<version>]; e.g. '
                          'http://localhost:8501/v1/models/sample')
+    parser.add_argument('--signature', default='serving_default', choices=client.SIGNATURES,
+                        help='with a gRPC --server: serving_default (encoded images) or '
+                        'predict_pixels (uint8 pixels) (default: %(default)s)')
     parser.add_argument('--output_dir', default='predictions', help='where outputs go')
     parser.add_argument('--grid', action='store_true', help='also write grid.png')
     parser.add_argument('--from_photo', action='store_true',
@@ -231,7 +151,7 @@ def main(argv=None):
         parser.error('--batch_size must be at least 1')
     try:
         expand_inputs(args.inputs)  # Fail on a typo before loading TensorFlow.
-        chosen = RestBackend(args.server) if args.server else LocalBackend(args.model)
+        chosen = client.make_backend(args.model, args.server, args.signature)
         written = run(args.inputs, chosen, args.output_dir, args.grid, args.from_photo,
                       args.batch_size)
     except PredictError as error:

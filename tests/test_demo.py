@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from pix2pix_tf import demo
-from pix2pix_tf import predict
+from pix2pix_tf import client
 
 from conftest import SAMPLE
 
@@ -30,7 +30,7 @@ AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))
 @pytest.fixture(scope='module')
 def server(exported_model):
     """The demo on a tiny exported model (64x64), on a free loopback port."""
-    server = demo.make_server(predict.LocalBackend(str(exported_model)), port=0,
+    server = demo.make_server(client.LocalBackend(str(exported_model)), port=0,
                               max_upload_mb=1, max_queue=2)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

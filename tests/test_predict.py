@@ -4,8 +4,8 @@ No TF Serving binary can be installed here, so the REST path is checked two ways
 and response bodies are compared with TF Serving's documented REST predict format
 (https://www.tensorflow.org/tfx/serving/api_rest: row format "instances", binary values as
 {"b64": ...}, string outputs whose name ends in "_bytes" returned base64-encoded), and a small
-stand-in server that speaks that format answers with the SavedModel loaded by TensorFlow's own
-loader, which is what TF Serving runs.
+stand-in server that speaks that format answers with the SavedModel loaded by the session-based
+loader TF Serving uses (tests/serving_stand_ins.py). The gRPC path is in test_client.py.
 """
 
 import base64
@@ -20,10 +20,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pix2pix_tf import client
 from pix2pix_tf import predict
 
 from conftest import REPO
 from conftest import SAMPLE
+from serving_stand_ins import SessionModel
 
 AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))
 
@@ -50,7 +52,7 @@ def inputs(tmp_path):
 
 
 def test_rest_request_body_follows_the_documented_format():
-    body = predict.rest_request_body([b'\x89PNG first', b'\xff\xd8 second'])
+    body = client.rest_request_body([b'\x89PNG first', b'\xff\xd8 second'])
     assert body == {'signature_name': 'serving_default',
                     'instances': [{'b64': base64.b64encode(b'\x89PNG first').decode()},
                                   {'b64': base64.b64encode(b'\xff\xd8 second').decode()}]}
@@ -61,29 +63,29 @@ def test_rest_response_parsing_and_server_errors():
     # A single-output signature answers one {"b64": ...} per instance.
     response = {'predictions': [{'b64': base64.b64encode(b'png-1').decode()},
                                 {'b64': base64.b64encode(b'png-2').decode()}]}
-    assert predict.parse_rest_response(response, 2) == [b'png-1', b'png-2']
-    with pytest.raises(predict.PredictError, match='the server answered: Unknown image'):
-        predict.parse_rest_response({'error': 'Unknown image file format.'}, 1)
-    with pytest.raises(predict.PredictError, match='unexpected response'):
-        predict.parse_rest_response({'predictions': []}, 1)
+    assert client.parse_rest_response(response, 2) == [b'png-1', b'png-2']
+    with pytest.raises(client.PredictError, match='the server answered: Unknown image'):
+        client.parse_rest_response({'error': 'Unknown image file format.'}, 1)
+    with pytest.raises(client.PredictError, match='unexpected response'):
+        client.parse_rest_response({'predictions': []}, 1)
 
 
 class StandInServing(http.server.BaseHTTPRequestHandler):
     """Answers POST /v1/models/<name>:predict as TF Serving's REST API does (see the docstring
     of this module), running the SavedModel with TensorFlow's loader."""
 
-    signature = None
+    model = None  # A serving_stand_ins.SessionModel.
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
         try:
             assert self.path.endswith(':predict'), self.path
             images = [base64.b64decode(instance['b64']) for instance in body['instances']]
-            outputs = self.signature(images=tf.constant(images))
+            outputs = self.model.run('serving_default', {'images': np.array(images, object)})
             name, = outputs  # TF Serving: one output -> a bare value per instance.
             assert name.endswith('_bytes'), 'TF Serving base64-encodes only *_bytes outputs'
             answer, status = {'predictions': [{'b64': base64.b64encode(bytes(v)).decode()}
-                                              for v in outputs[name].numpy()]}, 200
+                                              for v in outputs[name]]}, 200
         except tf.errors.InvalidArgumentError as error:
             answer, status = {'error': error.message.strip().splitlines()[-1]}, 400
         data = json.dumps(answer).encode()
@@ -98,24 +100,23 @@ class StandInServing(http.server.BaseHTTPRequestHandler):
 
 
 def test_rest_backend_against_a_stand_in_server(model_dir, inputs, tmp_path):
-    StandInServing.signature = tf.saved_model.load(
-        predict.resolve_model_dir(str(model_dir))).signatures['serving_default']
+    StandInServing.model = SessionModel(client.resolve_model_dir(str(model_dir)))
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), StandInServing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f'http://127.0.0.1:{server.server_port}/v1/models/sample'
-        backend = predict.RestBackend(url)
+        backend = client.RestBackend(url)
         written = predict.run([str(inputs[0])], backend, str(tmp_path / 'rest'))
-        local = predict.run([str(inputs[0])], predict.LocalBackend(str(model_dir)),
+        local = predict.run([str(inputs[0])], client.LocalBackend(str(model_dir)),
                             str(tmp_path / 'local'))
         for rest_path, local_path in zip(written, local):
             np.testing.assert_array_equal(cv2.imread(rest_path), cv2.imread(local_path))
-        with pytest.raises(predict.PredictError, match='the server answered: .*image'):
+        with pytest.raises(client.PredictError, match='the server answered: .*image'):
             backend.predict([b'not an image'])
     finally:
         server.shutdown()
-    with pytest.raises(predict.PredictError, match='cannot reach'):
-        predict.RestBackend(url, timeout=5).predict([b'x'])
+    with pytest.raises(client.PredictError, match='cannot reach'):
+        client.RestBackend(url, timeout=5).predict([b'x'])
 
 
 def test_command_on_a_folder_with_grid(model_dir, inputs, tmp_path):
@@ -139,7 +140,7 @@ def test_command_on_a_folder_with_grid(model_dir, inputs, tmp_path):
 
 def test_from_photo_writes_sketch_photo_and_grid(model_dir, inputs, tmp_path):
     out = tmp_path / 'out'
-    written = predict.run([str(inputs[1] / '*.jpg')], predict.LocalBackend(str(model_dir)),
+    written = predict.run([str(inputs[1] / '*.jpg')], client.LocalBackend(str(model_dir)),
                           str(out), grid=True, from_photo=True)
     assert len(written) == 2
     sketch = cv2.imread(str(out / 'photo0_sketch.png'), cv2.IMREAD_GRAYSCALE)
@@ -155,6 +156,6 @@ def test_clear_errors_for_bad_arguments(tmp_path, model_dir):
     assert result.stderr.strip().splitlines() == [
         f'pix2pix-predict: error: {tmp_path / "missing.png"}: no such file or folder, and no '
         f'file matches it.']
-    with pytest.raises(predict.PredictError, match='no saved_model.pb'):
-        predict.resolve_model_dir(str(tmp_path))
-    assert predict.resolve_model_dir(str(model_dir)).endswith('/1')
+    with pytest.raises(client.PredictError, match='no saved_model.pb'):
+        client.resolve_model_dir(str(tmp_path))
+    assert client.resolve_model_dir(str(model_dir)).endswith('/1')

@@ -1,11 +1,20 @@
-"""Export a tiny trained model, reload it in a fresh process, and serve it."""
+"""Export a tiny trained model, reload it in a fresh process, and serve it.
+
+Exports are read by their real consumers: TensorFlow's TF2 loader in a fresh process, the
+session-based loader of TF Serving and `saved_model_cli run` (tests/serving_stand_ins.py), and
+the `saved_model_cli` command itself.
+"""
 
 import io
 import json
 import os
+import shutil
 import signal
+import stat
+import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -21,6 +30,8 @@ from pix2pix_tf import serving
 
 from conftest import REPO
 from conftest import SAMPLE
+from conftest import tiny_config
+from serving_stand_ins import SessionModel
 
 SKETCH_PATH = sorted((SAMPLE / 'val').glob('*.jpg'))[0]
 
@@ -201,3 +212,174 @@ def test_sketch_to_gray_composites_alpha_on_white():
     gray_alpha = tf.constant([[[100, 255], [100, 0]]], tf.uint8)
     np.testing.assert_allclose(serving.sketch_to_gray(gray_alpha).numpy()[0, :, 0], [100, 255],
                                atol=0.5)
+
+
+PRECISIONS = ('float32', 'mixed_bfloat16', 'mixed_float16')
+SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
+
+
+@pytest.fixture(scope='module')
+def precision_workdirs(trained_workdir, tmp_path_factory):
+    """Tiny models trained 2 steps under each precision policy (float32: the shared one)."""
+    from pix2pix_tf import train_lib
+
+    workdirs = {'float32': trained_workdir}
+    for policy in PRECISIONS[1:]:
+        workdirs[policy] = tmp_path_factory.mktemp(policy)
+        train_lib.train_and_evaluate(tiny_config(train_steps=2, eval_every=1000,
+                                                 precision=policy), str(workdirs[policy]))
+    return workdirs
+
+
+def assert_close(got: np.ndarray, expected: np.ndarray, levels: int = 1):
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= levels
+
+
+def saved_model_cli_run(version_dir, signature, inputs, out_dir):
+    """`saved_model_cli run` with --inputs <name>=<file>.npy; returns the outputs it saved."""
+    result = subprocess.run([SAVED_MODEL_CLI, 'run', '--dir', str(version_dir), '--tag_set',
+                             'serve', '--signature_def', signature, '--inputs', inputs,
+                             '--outdir', str(out_dir), '--overwrite'],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {name[:-4]: np.load(out_dir / name, allow_pickle=True)
+            for name in os.listdir(out_dir)}
+
+
+@pytest.mark.parametrize('precision', PRECISIONS)
+@pytest.mark.parametrize('mode', ['paper', 'eval'])
+def test_session_loader_and_saved_model_cli_give_the_tf2_loader_pixels(
+        precision_workdirs, tmp_path, precision, mode):
+    _, generator, _ = checkpoints.restore_generator(str(precision_workdirs[precision]))
+    path = serving.export(generator, 64, mode, str(tmp_path / 'export'))
+    sketch, odd = sketch_pixels(64), sketch_pixels(100)[:, 10:87]
+    pngs = np.array([encode(sketch, 'PNG'), encode(odd, 'PNG')], object)
+    pixels = sketch[np.newaxis, :, :, np.newaxis]
+
+    loaded = tf.saved_model.load(path)
+    tf2_pngs = loaded.signatures['serving_default'](images=tf.constant(list(pngs)))
+    tf2_pixels = loaded.signatures['predict_pixels'](sketches=tf.constant(pixels))['photos']
+    tf2_photos = [tf.io.decode_png(png).numpy() for png in tf2_pngs['images_bytes'].numpy()]
+
+    model = SessionModel(path)  # How TF Serving loads it.
+    try:
+        session_pngs = model.run('serving_default', {'images': pngs})['images_bytes']
+        session_pixels = model.run('predict_pixels', {'sketches': pixels})['photos']
+    finally:
+        model.close()
+    for png, expected in zip(session_pngs, tf2_photos):
+        assert_close(tf.io.decode_png(png).numpy(), expected)
+    assert_close(session_pixels, tf2_pixels.numpy())
+    assert tf2_photos[1].shape == (100, 77, 3)
+
+    np.save(tmp_path / 'sketch.npy', pixels)
+    cli_pixels = saved_model_cli_run(path, 'predict_pixels', f'sketches={tmp_path}/sketch.npy',
+                                     tmp_path / 'cli_pixels')
+    assert_close(cli_pixels['photos'], tf2_pixels.numpy())
+    if mode == 'paper':  # serving_default through the CLI once per precision is enough.
+        np.save(tmp_path / 'images.npy', np.array([encode(sketch, 'PNG')]))
+        cli_pngs = saved_model_cli_run(path, 'serving_default',
+                                       f'images={tmp_path}/images.npy', tmp_path / 'cli_pngs')
+        assert_close(tf.io.decode_png(cli_pngs['images_bytes'][0]).numpy(), tf2_photos[0])
+
+
+def test_saved_model_cli_runs_the_readme_command(exported_model):
+    """The README's one-liner (a literal: TF 2.21's saved_model_cli evaluates no numpy calls)."""
+    result = subprocess.run([SAVED_MODEL_CLI, 'run', '--dir', str(exported_model / '1'),
+                             '--tag_set', 'serve', '--signature_def', 'predict_pixels',
+                             '--input_exprs', 'sketches=[[[[255], [0]], [[0], [255]]]]'],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'Result for output key photos:' in result.stdout
+
+
+def _modes(root) -> dict:
+    """{path relative to root: permission bits} of root and everything under it."""
+    modes = {'.': stat.S_IMODE(os.stat(root).st_mode)}
+    for folder, subfolders, files in os.walk(root):
+        for name in subfolders + files:
+            path = os.path.join(folder, name)
+            modes[os.path.relpath(path, root)] = stat.S_IMODE(os.stat(path).st_mode)
+    return modes
+
+
+def test_version_folder_is_readable_by_another_user(trained_workdir):
+    _, generator, _ = checkpoints.restore_generator(str(trained_workdir))
+    previous_umask = os.umask(0o022)
+    root = tempfile.mkdtemp()  # Not pytest's tmp_path: that is private to its user.
+    try:
+        os.chmod(root, 0o755)
+        version = serving.export(generator, 64, 'paper', os.path.join(root, 'models'))
+        tf.saved_model.save(tf.Module(), os.path.join(root, 'plain'))
+        ours, plain = _modes(version), _modes(os.path.join(root, 'plain'))
+        assert ours['.'] == plain['.'] == 0o755
+        for name in ('variables', 'variables/variables.index', 'saved_model.pb'):
+            assert ours[name] == plain[name], name
+        assert set(ours.values()) == {0o755, 0o644}, ours
+        if os.geteuid() == 0:  # TF Serving in a container often runs as another uid.
+            def as_nobody():
+                os.setgid(65534)
+                os.setuid(65534)
+
+            read = subprocess.run(['find', version, '-type', 'f', '-exec', 'cat', '{}', '+'],
+                                  preexec_fn=as_nobody, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=60)
+            assert read.returncode == 0, read.stderr
+    finally:
+        os.umask(previous_umask)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _bmp_top_down(array: np.ndarray) -> bytes:
+    """A BMP whose header height is negative (rows stored top-down), from a gray array."""
+    data = bytearray(encode(array, 'BMP'))
+    height = struct.unpack_from('<i', data, 22)[0]
+    struct.pack_into('<i', data, 22, -height)
+    return bytes(data)
+
+
+def test_encoded_size_reads_the_header_of_each_format():
+    array = np.full((37, 53), 200, np.uint8)
+    for name, data in (('PNG', encode(array, 'PNG')), ('JPEG', encode(array, 'JPEG')),
+                       ('GIF', encode(array, 'GIF')), ('BMP', encode(array, 'BMP')),
+                       ('top-down BMP', _bmp_top_down(array))):
+        assert serving.encoded_size(tf.constant(data)).numpy().tolist() == [37, 53], name
+    for data in (b'', b'not an image at all, longer than 26 bytes', encode(array, 'PNG')[:20]):
+        assert serving.encoded_size(tf.constant(data)).numpy().tolist() == [0, 0]
+
+
+def test_oversized_sketches_are_refused_and_the_next_request_served(exported_model, workdir,
+                                                                    tmp_path):
+    _, generator, _ = checkpoints.restore_generator(str(workdir))
+    small_limit = serving.export(generator, 64, 'eval', str(tmp_path / 'limit100'),
+                                 max_sketch_size=100)
+    with open(os.path.join(small_limit, 'assets.extra', 'pix2pix.json')) as file:
+        assert json.load(file)['max_sketch_size'] == 100
+    model = SessionModel(small_limit)
+    default = SessionModel(str(exported_model / '1'))
+    try:
+        wide = np.full((40, 101), 255, np.uint8)
+        for format_ in ('PNG', 'JPEG', 'GIF', 'BMP'):
+            with pytest.raises(tf.errors.InvalidArgumentError, match='at most 100x100 pixels'):
+                model.run('serving_default', {'images': np.array([encode(wide, format_)],
+                                                                 object)})
+        with pytest.raises(tf.errors.InvalidArgumentError, match='at most 100x100 pixels'):
+            model.run('predict_pixels', {'sketches': wide[np.newaxis, :, :, np.newaxis]})
+        fits = model.run('serving_default',
+                         {'images': np.array([encode(sketch_pixels(100), 'PNG')], object)})
+        assert tf.io.decode_png(fits['images_bytes'][0]).shape == (100, 100, 3)
+
+        # A 6000x6000 PNG (68 KB) against the default 4096 limit; its pixel data is cut off,
+        # so only a check of the header, before any decoding, can name the size.
+        huge = encode(np.full((6000, 6000), 255, np.uint8), 'PNG')
+        for data in (huge, huge[:4096]):
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match='at most 4096x4096 pixels'):
+                default.run('serving_default', {'images': np.array([data], object)})
+        again = default.run('serving_default',
+                            {'images': np.array([encode(sketch_pixels(64), 'PNG')], object)})
+        assert tf.io.decode_png(again['images_bytes'][0]).shape == (64, 64, 3)
+    finally:
+        model.close()
+        default.close()

@@ -1,0 +1,200 @@
+"""Clients of an exported model: in this process, TF Serving REST, and TF Serving gRPC.
+
+Each backend has `predict(images: list[bytes]) -> list[bytes]`: encoded sketches in (PNG, JPEG,
+BMP, GIF; any size), PNG photos out, each the size of its sketch.
+
+- `LocalBackend(model)`: the SavedModel's `serving_default`, loaded with `tf.saved_model.load`
+  (a version folder, or a folder of numbered versions: the highest is used).
+- `RestBackend(url)`: `POST <url>:predict` on TF Serving's REST port (8501), images sent as
+  {"b64": ...}; no TensorFlow needed.
+- `GrpcBackend(address)`: `PredictionService.Predict` on TF Serving's gRPC port (8500), with the
+  `tensorflow-serving-api` protos (`pip install -e ".[grpc]"`). `address` is
+  `host:port/<model_name>[/<version>]`, optionally prefixed `grpc://`. The signature is
+  `serving_default` (encoded images in, PNG out) or `predict_pixels` (the client decodes each
+  sketch to uint8 [1, H, W, 1] and encodes the uint8 photo it gets back as PNG).
+
+`make_backend(model=..., server=...)` picks one: a server starting with http:// or https:// is
+REST, anything else gRPC.
+"""
+
+import base64
+import json
+import os
+import urllib.error
+import urllib.request
+
+import cv2
+import numpy as np
+
+from pix2pix_tf import sketch as sketch_lib
+
+SIGNATURES = ('serving_default', 'predict_pixels')
+
+
+class PredictError(Exception):
+    """A problem a user can fix; the message is one line that says how."""
+
+
+def resolve_model_dir(model: str) -> str:
+    """A SavedModel folder, or the highest numbered version inside a folder of versions."""
+    if os.path.isfile(os.path.join(model, 'saved_model.pb')):
+        return model
+    versions = sorted((int(name) for name in (os.listdir(model) if os.path.isdir(model) else [])
+                       if name.isdigit()
+                       and os.path.isfile(os.path.join(model, name, 'saved_model.pb'))))
+    if not versions:
+        raise PredictError(f'--model={model}: no saved_model.pb there or in a numbered version '
+                           f'folder; export one with python export.py --workdir=<run>.')
+    return os.path.join(model, str(versions[-1]))
+
+
+def read_gray(data: bytes) -> np.ndarray | None:
+    """Encoded image -> uint8 [H, W] gray with transparency on white; None if undecodable."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        return None
+    if image.dtype != np.uint8:
+        image = (image // 257).astype(np.uint8)
+    return cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2GRAY)
+
+
+def rest_request_body(images: list[bytes]) -> dict:
+    """TF Serving REST predict request (row format) for the serving_default signature."""
+    return {'signature_name': 'serving_default',
+            'instances': [{'b64': base64.b64encode(image).decode('ascii')} for image in images]}
+
+
+def parse_rest_response(body: dict, expected: int) -> list[bytes]:
+    """PNG bytes from a TF Serving REST predict response; PredictError for an error body."""
+    if 'error' in body:
+        raise PredictError(f'the server answered: {body["error"]}')
+    predictions = body.get('predictions')
+    if not isinstance(predictions, list) or len(predictions) != expected:
+        raise PredictError(f'unexpected response from the server: {str(body)[:200]}')
+    # A single-output signature gives one value per instance; a dict if the server names it.
+    values = [p.get('images_bytes', p) if isinstance(p, dict) and 'b64' not in p else p
+              for p in predictions]
+    return [base64.b64decode(value['b64']) for value in values]
+
+
+class LocalBackend:
+    """The SavedModel's serving_default signature, in this process."""
+
+    def __init__(self, model_dir: str):
+        import tensorflow as tf  # Only the local and gRPC backends need TensorFlow.
+
+        self._tf = tf
+        self.model_dir = resolve_model_dir(model_dir)
+        self._serve = tf.saved_model.load(self.model_dir).signatures['serving_default']
+
+    def predict(self, images: list[bytes]) -> list[bytes]:
+        outputs = self._serve(images=self._tf.constant(images, self._tf.string))
+        return [bytes(png) for png in outputs['images_bytes'].numpy()]
+
+
+class RestBackend:
+    """TF Serving's REST API: POST <url>:predict with base64 images."""
+
+    def __init__(self, url: str, timeout: float = 60.0):
+        self.url = url.rstrip('/')
+        self.timeout = timeout
+
+    def predict(self, images: list[bytes]) -> list[bytes]:
+        request = urllib.request.Request(
+            f'{self.url}:predict', data=json.dumps(rest_request_body(images)).encode(),
+            headers={'Content-Type': 'application/json'}, method='POST')
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                body = json.loads(error.read())
+            except ValueError:
+                raise PredictError(f'{self.url}: HTTP {error.code} {error.reason}') from None
+        except (urllib.error.URLError, OSError) as error:
+            raise PredictError(f'cannot reach {self.url} ({error}); is TF Serving running '
+                               f'with --rest_api_port?') from None
+        return parse_rest_response(body, len(images))
+
+
+def parse_grpc_address(address: str) -> tuple[str, str, int | None]:
+    """'[grpc://]host:port/model[/version]' -> (host:port, model name, version or None)."""
+    rest = address[len('grpc://'):] if address.startswith('grpc://') else address
+    target, _, path = rest.partition('/')
+    parts = [part for part in path.split('/') if part]
+    if parts[:1] == ['models']:  # Also accept the REST-like host:port/models/<name>.
+        parts = parts[1:]
+    if ':' not in target or not parts or len(parts) > 2 or (
+            len(parts) == 2 and not parts[1].isdigit()):
+        raise PredictError(f'--server={address}: a gRPC address is host:port/<model name>'
+                           f'[/<version>], e.g. localhost:8500/sample (REST: http://...).')
+    return target, parts[0], int(parts[1]) if len(parts) == 2 else None
+
+
+class GrpcBackend:
+    """TF Serving's gRPC PredictionService (see the module docstring)."""
+
+    def __init__(self, address: str, signature: str = 'serving_default', timeout: float = 60.0):
+        if signature not in SIGNATURES:
+            raise PredictError(f'signature must be one of {", ".join(SIGNATURES)}, not '
+                               f'{signature!r}.')
+        try:
+            import grpc
+            from tensorflow_serving.apis import predict_pb2
+            from tensorflow_serving.apis import prediction_service_pb2_grpc
+        except ImportError:
+            raise PredictError('the gRPC client needs tensorflow-serving-api: pip install -e '
+                               '".[grpc]" (or use the REST port, --server=http://...).') from None
+        import tensorflow as tf
+
+        self._grpc, self._predict_pb2, self._tf = grpc, predict_pb2, tf
+        self.target, self.model_name, self.version = parse_grpc_address(address)
+        self.address, self.signature, self.timeout = address, signature, timeout
+        self._channel = grpc.insecure_channel(self.target)
+        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+
+    def _call(self, inputs: dict) -> dict:
+        request = self._predict_pb2.PredictRequest()
+        request.model_spec.name = self.model_name
+        request.model_spec.signature_name = self.signature
+        if self.version is not None:
+            request.model_spec.version.value = self.version
+        for name, value in inputs.items():
+            request.inputs[name].CopyFrom(self._tf.make_tensor_proto(value))
+        try:
+            response = self._stub.Predict(request, timeout=self.timeout)
+        except self._grpc.RpcError as error:
+            if error.code() in (self._grpc.StatusCode.UNAVAILABLE,
+                                self._grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise PredictError(f'cannot reach {self.target} ({error.code().name}); is TF '
+                                   f'Serving running with --port?') from None
+            details = (error.details() or error.code().name).strip().splitlines()
+            raise PredictError(f'the server answered: {details[-1] if details else ""}') from None
+        return {name: self._tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+
+    def predict(self, images: list[bytes]) -> list[bytes]:
+        if self.signature == 'serving_default':
+            outputs = self._call({'images': np.array(images, dtype=object)})
+            return [bytes(png) for png in outputs['images_bytes']]
+        photos = []
+        for data in images:  # Sketches differ in size: one request each.
+            sketch = read_gray(data)
+            if sketch is None:
+                raise PredictError('the client could not decode an input as an image.')
+            photo = self._call({'sketches': sketch[np.newaxis, :, :, np.newaxis]})['photos'][0]
+            photos.append(cv2.imencode('.png', cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))[1]
+                          .tobytes())
+        return photos
+
+
+def make_backend(model: str | None = None, server: str | None = None,
+                 signature: str = 'serving_default'):
+    """LocalBackend for --model; for --server, RestBackend (http[s]://) or GrpcBackend."""
+    if model:
+        return LocalBackend(model)
+    if server.startswith(('http://', 'https://')):
+        if signature != 'serving_default':
+            raise PredictError('the REST backend uses serving_default; --signature='
+                               f'{signature} needs a gRPC --server (host:port/<model name>).')
+        return RestBackend(server)
+    return GrpcBackend(server, signature)
