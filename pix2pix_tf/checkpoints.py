@@ -142,8 +142,10 @@ def restore_generator(workdir: str, step: int | None = None):
                                      dropout_states=dropout_states(generator))
     try:
         checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
-    except (tf.errors.OpError, ValueError, AssertionError) as error:
-        reason = (getattr(error, 'message', None) or str(error)).strip().splitlines()[0]
+    except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
+        # IndexError: TF's checkpoint reader on a truncated data file ("Read less bytes").
+        reason = (getattr(error, 'message', None) or str(error) or type(error).__name__)
+        reason = reason.strip().splitlines()[0]
         raise config_lib.ConfigError(
             f'cannot read the generator from checkpoint {path} ({reason[:200]}); it is damaged '
             f'or from another model: pick another with --checkpoint_step '

@@ -138,6 +138,7 @@ class GrpcBackend:
         if signature not in SIGNATURES:
             raise PredictError(f'signature must be one of {", ".join(SIGNATURES)}, not '
                                f'{signature!r}.')
+        self.target, self.model_name, self.version = parse_grpc_address(address)  # Before TF.
         try:
             import grpc
             from tensorflow_serving.apis import predict_pb2
@@ -148,7 +149,6 @@ class GrpcBackend:
         import tensorflow as tf
 
         self._grpc, self._predict_pb2, self._tf = grpc, predict_pb2, tf
-        self.target, self.model_name, self.version = parse_grpc_address(address)
         self.address, self.signature, self.timeout = address, signature, timeout
         self._channel = grpc.insecure_channel(self.target)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
@@ -168,8 +168,9 @@ class GrpcBackend:
                                 self._grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise PredictError(f'cannot reach {self.target} ({error.code().name}); is TF '
                                    f'Serving running with --port?') from None
+            # TF errors carry the op's node on later lines: the first line is the message.
             details = (error.details() or error.code().name).strip().splitlines()
-            raise PredictError(f'the server answered: {details[-1] if details else ""}') from None
+            raise PredictError(f'the server answered: {details[0] if details else ""}') from None
         return {name: self._tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
     def predict(self, images: list[bytes]) -> list[bytes]:

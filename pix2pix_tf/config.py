@@ -23,6 +23,9 @@ MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 CONFIG_FILE = 'config.json'  # In every training workdir.
 # Largest sketch side (pixels) an exported SavedModel accepts unless export sets another.
 DEFAULT_MAX_SKETCH_SIZE = 4096
+TFLITE_NEEDS_EVAL_MODE = (
+    '--format=tflite exports the eval inference mode only (paper mode runs each image with its '
+    'own batch statistics); drop --inference_mode or export a SavedModel.')
 
 # Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
 # exported under other values.

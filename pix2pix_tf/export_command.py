@@ -19,7 +19,7 @@ from absl import logging
 from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
 
-FORMATS = ('saved_model', 'tflite')
+FORMATS = ('saved_model', 'tflite')  # = exports.FORMATS (not imported: TensorFlow).
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Training workdir (with config.json and checkpoints/).')
@@ -67,48 +67,36 @@ def main(argv):
         fail(f'--version={FLAGS.version} must be 1 or more.')
     if FLAGS.max_sketch_size < 1:
         fail(f'--max_sketch_size={FLAGS.max_sketch_size} must be 1 or more.')
-    tflite = FLAGS.format == 'tflite'
-    if tflite and FLAGS.inference_mode == 'paper':
-        fail('--format=tflite exports the eval inference mode only (paper mode runs each image '
-             'with its own batch statistics); drop --inference_mode or export a SavedModel.')
+    if FLAGS.format == 'tflite' and FLAGS.inference_mode == 'paper':
+        fail(config_lib.TFLITE_NEEDS_EVAL_MODE)
     try:
-        config = config_lib.read_workdir_config(FLAGS.workdir)
+        config_lib.read_workdir_config(FLAGS.workdir)  # A typo fails before TensorFlow loads.
     except config_lib.ConfigError as error:
         fail(error)
     model_name = FLAGS.model_name or os.path.basename(os.path.normpath(FLAGS.workdir))
+    tflite = FLAGS.format == 'tflite'
     export_dir = FLAGS.export_dir or os.path.join(
         'saved_models', model_name + ('_tflite' if tflite else ''))
-    inference_mode = 'eval' if tflite else (FLAGS.inference_mode or config.inference_mode)
 
-    from pix2pix_tf import checkpoints  # Imports TensorFlow: only once the flags are good.
-    from pix2pix_tf import model_card
+    from pix2pix_tf import exports  # Imports TensorFlow: only once the flags are good.
     from pix2pix_tf import serving
 
     try:
-        _, generator, checkpoint = checkpoints.restore_generator(FLAGS.workdir,
-                                                                  FLAGS.checkpoint_step)
-        card = model_card.build(config, FLAGS.workdir, checkpoint,
-                                checkpoints.step_of(checkpoint), inference_mode,
-                                FLAGS.max_sketch_size, model_name,
-                                checkpoints.read_run_info(FLAGS.workdir))
-        if tflite:
-            from pix2pix_tf import tflite_export
-            card['max_sketch_size'] = config.image_size  # Model-size input only.
-            path = tflite_export.export(generator, config.image_size, export_dir, FLAGS.version,
-                                        FLAGS.overwrite, FLAGS.tflite_weights, card)
-        else:
-            path = serving.export(generator, config.image_size, inference_mode, export_dir,
-                                  FLAGS.version, FLAGS.overwrite, card, FLAGS.max_sketch_size)
+        path, checkpoint = exports.export_workdir(
+            FLAGS.workdir, export_dir, FLAGS.format, FLAGS.inference_mode, FLAGS.checkpoint_step,
+            FLAGS.version, FLAGS.overwrite, FLAGS.max_sketch_size, FLAGS.tflite_weights,
+            model_name)
     except (config_lib.ConfigError, serving.ExportError) as error:
         fail(error)
     except OSError as error:  # Unwritable --export_dir and the like.
         fail(f'cannot write to {export_dir}: {error.strerror or error}.')
     if tflite:
         print(f'Exported {checkpoint} (eval inference, {FLAGS.tflite_weights} weights) to '
-              f'{os.path.join(path, tflite_export.MODEL_FILE)}; its input/output contract is '
-              f'{os.path.join(path, tflite_export.CONTRACT_FILE)}')
+              f'{os.path.join(path, "generator.tflite")}; its input/output contract and model '
+              f'card are in {os.path.join(path, "generator.json")}')
         return
-    print(f'Exported {checkpoint} ({inference_mode} inference) to {path}\n'
+    print(f'Exported {checkpoint} to {path}; model card: '
+          f'{os.path.join(path, "assets.extra", "pix2pix.json")}\n'
           f'Serve it: docker run -p 8501:8501 -p 8500:8500 -v "$(realpath {export_dir})":'
           f'/models/{model_name} -e MODEL_NAME={model_name} tensorflow/serving')
 

@@ -2,6 +2,8 @@
 
 Models see float32 in [-1, 1] (sketch: 1 channel, photo: 3 channels); files, summaries and
 served images are uint8 in [0, 255]. Training, evaluation and serving all convert here.
+`encoded_size` reads an encoded image's size from its header, so the serving signature can
+refuse an oversized image before decoding it.
 """
 
 import tensorflow as tf
@@ -40,3 +42,60 @@ def sample_grid(sketch: tf.Tensor, generated_photo: tf.Tensor, photo: tf.Tensor)
                      axis=2)  # [N, H, 3W, 3]
     height_stack = tf.reshape(rows, [-1, rows.shape[2], 3])  # Rows stacked vertically.
     return height_stack[tf.newaxis]
+
+
+def _header_bytes(encoded: tf.Tensor, offset: int, length: int) -> tf.Tensor:
+    """Bytes [offset, offset + length) of a string scalar as int64 [length]."""
+    return tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, offset, length), tf.uint8),
+                   tf.int64)
+
+
+def _big_endian(data: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(data * tf.constant([2 ** 24, 2 ** 16, 2 ** 8, 1], tf.int64))
+
+
+def _little_endian(data: tf.Tensor) -> tf.Tensor:
+    weights = tf.constant([1, 2 ** 8, 2 ** 16, 2 ** 24], tf.int64)[:tf.shape(data)[0]]
+    value = tf.reduce_sum(data * weights)
+    # BMP heights are signed (negative = top-down rows).
+    return tf.where(value >= 2 ** 31, 2 ** 32 - value, value)
+
+
+def encoded_size(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width) int64 [2] of an encoded image, read from its header without decoding it.
+
+    JPEG (`tf.image.extract_jpeg_shape` stops at the frame header), PNG (IHDR), GIF (logical
+    screen) and BMP (DIB header). Other or truncated data gives (0, 0): `decode_image` then
+    rejects it with its own message, or decodes a format read here by no header (WebP, JPEG XL),
+    whose size is then checked after decoding, before any further work.
+    """
+    length = tf.strings.length(encoded)
+    magic = tf.strings.substr(encoded, 0, 8)
+
+    def jpeg():
+        return tf.cast(tf.image.extract_jpeg_shape(encoded)[:2], tf.int64)
+
+    def png():
+        return tf.stack([_big_endian(_header_bytes(encoded, 20, 4)),
+                         _big_endian(_header_bytes(encoded, 16, 4))])
+
+    def gif():
+        return tf.stack([_little_endian(_header_bytes(encoded, 8, 2)),
+                         _little_endian(_header_bytes(encoded, 6, 2))])
+
+    def bmp():
+        return tf.stack([_little_endian(_header_bytes(encoded, 22, 4)),
+                         _little_endian(_header_bytes(encoded, 18, 4))])
+
+    def unknown():
+        return tf.zeros([2], tf.int64)
+
+    long_enough = length >= 26
+    index = tf.case([
+        (long_enough & tf.equal(tf.strings.substr(magic, 0, 3), b'\xff\xd8\xff'),
+         lambda: tf.constant(0)),
+        (long_enough & tf.equal(magic, b'\x89PNG\r\n\x1a\n'), lambda: tf.constant(1)),
+        (long_enough & tf.equal(tf.strings.substr(magic, 0, 4), b'GIF8'), lambda: tf.constant(2)),
+        (long_enough & tf.equal(tf.strings.substr(magic, 0, 2), b'BM'), lambda: tf.constant(3)),
+    ], default=lambda: tf.constant(4))
+    return tf.switch_case(index, [jpeg, png, gif, bmp, unknown])

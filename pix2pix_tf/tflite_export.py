@@ -52,6 +52,7 @@ def contract(image_size: int, weights: str) -> dict:
     """What a client sends to and gets from generator.tflite."""
     return {
         'model_file': MODEL_FILE,
+        'signature': 'serving_default',  # Interpreter.get_signature_runner(<this>).
         'inference_mode': 'eval',
         'weights': weights,
         'input': {'name': 'sketch', 'dtype': 'uint8', 'shape': [1, image_size, image_size, 1],

@@ -40,11 +40,9 @@ def trained_workdir(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def exported_model(trained_workdir, tmp_path_factory):
-    """That model exported (paper inference mode) as saved_models-style <dir>/1/."""
-    from pix2pix_tf import checkpoints
-    from pix2pix_tf import serving
+    """That model exported as export.py does (paper inference mode) as <dir>/1/."""
+    from pix2pix_tf import exports
 
-    _, generator, _ = checkpoints.restore_generator(str(trained_workdir))
     export_dir = tmp_path_factory.mktemp('models')
-    serving.export(generator, 64, 'paper', str(export_dir))
+    exports.export_workdir(str(trained_workdir), str(export_dir), inference_mode='paper')
     return export_dir

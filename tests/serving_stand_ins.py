@@ -62,7 +62,9 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         try:
             outputs = self.model.run(signature, inputs)
         except tf.errors.InvalidArgumentError as error:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, error.message)
+            # The C++ status TF Serving returns, without the prefix Python's session adds.
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          error.message.removeprefix('Graph execution error:').strip())
         response = predict_pb2.PredictResponse()
         response.model_spec.name = self.model_name
         response.model_spec.version.value = self.version

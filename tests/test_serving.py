@@ -344,9 +344,9 @@ def test_encoded_size_reads_the_header_of_each_format():
     for name, data in (('PNG', encode(array, 'PNG')), ('JPEG', encode(array, 'JPEG')),
                        ('GIF', encode(array, 'GIF')), ('BMP', encode(array, 'BMP')),
                        ('top-down BMP', _bmp_top_down(array))):
-        assert serving.encoded_size(tf.constant(data)).numpy().tolist() == [37, 53], name
+        assert images.encoded_size(tf.constant(data)).numpy().tolist() == [37, 53], name
     for data in (b'', b'not an image at all, longer than 26 bytes', encode(array, 'PNG')[:20]):
-        assert serving.encoded_size(tf.constant(data)).numpy().tolist() == [0, 0]
+        assert images.encoded_size(tf.constant(data)).numpy().tolist() == [0, 0]
 
 
 def test_oversized_sketches_are_refused_and_the_next_request_served(exported_model, workdir,
