@@ -12,12 +12,20 @@ Serving does) and times, side by side in one run:
 - batched throughput (images/s) for a batch of --batch images.
 
 The target: serving_default in eval mode costs at most 1.2x the direct Keras call at p50.
+
+A second table gives the cost of one request by sketch size, each in a fresh process that loads
+the eval-mode export with the session-based loader TF Serving uses: wall time and the growth of
+the process's peak memory (ru_maxrss) over a warmed-up 256x256 request, up to the default limit
+of 4096x4096 pixels and past it (refused from the image header, before decoding).
 """
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,11 +54,78 @@ def percentile_ms(seconds, q):
     return 1000 * float(np.percentile(seconds, q))
 
 
+# One request in a fresh process, loaded as TF Serving loads a model (session-based loader).
+REQUEST_COST_SCRIPT = textwrap.dedent('''
+    import json, resource, sys, time
+    import numpy as np
+    import tensorflow as tf
+    version, warm_up, request = sys.argv[1:4]
+    session = tf.compat.v1.Session(graph=tf.Graph())
+    with session.graph.as_default():
+        signature = tf.compat.v1.saved_model.loader.load(
+            session, ['serve'], version).signature_def['serving_default']
+    def serve(path):
+        data = np.array([open(path, 'rb').read()], object)
+        return session.run(signature.outputs['images_bytes'].name,
+                           {signature.inputs['images'].name: data})
+    serve(warm_up)
+    serve(warm_up)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    try:
+        serve(request)
+        outcome = 'served'
+    except tf.errors.InvalidArgumentError as error:
+        outcome = 'InvalidArgument: ' + error.message.split('[')[1].split(' (set at')[0]
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({'seconds': seconds, 'peak_growth_mb': (peak - before) / 1024,
+                      'outcome': outcome}))
+''')
+
+
+def sketch_like(size: int) -> np.ndarray:
+    """uint8 [size, size] white paper with dark strokes (random lines), compressible as drawings."""
+    rng = np.random.default_rng(size)
+    image = np.full([size, size], 255, np.uint8)
+    for _ in range(40):
+        row, col = rng.integers(0, size, 2)
+        image[row:row + max(2, size // 400), :] = 0
+        image[:, col:col + max(2, size // 400)] = 0
+    return image
+
+
+def request_costs(generator, size: int, folder: str) -> list[tuple]:
+    """Rows of (sketch, encoded KB, seconds, peak growth MB, outcome), one process each."""
+    version = serving.export(generator, size, 'eval', os.path.join(folder, 'limit'))
+    paths = {}
+    for side, format_ in ((size, 'png'), (1024, 'png'), (4096, 'png'), (4096, 'jpg'),
+                          (6000, 'png')):
+        path = os.path.join(folder, f'{side}.{format_}')
+        with open(path, 'wb') as file:
+            encoder = tf.io.encode_png if format_ == 'png' else tf.io.encode_jpeg
+            file.write(encoder(sketch_like(side)[..., None]).numpy())
+        paths[f'{side}x{side} {format_.upper()}'] = path
+    rows = []
+    for name, path in paths.items():
+        result = subprocess.run([sys.executable, '-c', REQUEST_COST_SCRIPT, version,
+                                 paths[f'{size}x{size} PNG'], path],
+                                capture_output=True, text=True, timeout=600)
+        if result.returncode:
+            raise SystemExit(result.stderr[-2000:])
+        cost = json.loads(result.stdout.strip().splitlines()[-1])
+        rows.append((name, os.path.getsize(path) / 1024, cost['seconds'],
+                     cost['peak_growth_mb'], cost['outcome']))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--workdir', help='training workdir (default: untrained 256x256 model)')
     parser.add_argument('--requests', type=int, default=30)
     parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--skip_latency', action='store_true',
+                        help='only the request-cost-by-size table')
     args = parser.parse_args()
     if args.workdir:
         config, generator, _ = checkpoints.restore_generator(args.workdir)
@@ -64,6 +139,17 @@ def main():
     direct_input = tf.constant(sketch[None, :, :, None] / 127.5 - 1, tf.float32)
     batch_png = tf.stack([png] * args.batch)
     batch_direct = tf.repeat(direct_input, args.batch, axis=0)
+
+    with tempfile.TemporaryDirectory() as folder:
+        costs = request_costs(generator, size, folder)
+    print(f'\nCost of one serving_default request by sketch size ({size}x{size} eval-mode export, '
+          f'session loader as in TF Serving, default limit '
+          f'{serving.DEFAULT_MAX_SKETCH_SIZE}x{serving.DEFAULT_MAX_SKETCH_SIZE})')
+    print('| sketch | file KB | seconds | peak memory growth MB | outcome |\n|---|---|---|---|---|')
+    for name, kilobytes, seconds, growth, outcome in costs:
+        print(f'| {name} | {kilobytes:.0f} | {seconds:.2f} | {growth:.0f} | {outcome} |')
+    if args.skip_latency:
+        return
 
     rows = []
     direct = timed(lambda: generator(direct_input, training=False).numpy(), args.requests)

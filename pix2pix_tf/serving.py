@@ -1,5 +1,6 @@
 """The exported model: a `tf.Module` whose signatures carry pre- and post-processing, so clients
-send plain images and get plain images back. TF Serving loads the SavedModel as it is.
+send plain images and get plain images back. TF Serving (session-based loader), `saved_model_cli`
+and `tf.saved_model.load` load the SavedModel as it is (see `tf_variables` for what that needs).
 
 Signatures:
 
@@ -17,6 +18,12 @@ photo is resized back and cropped to the sketch's own size.
 The generator runs in the export's inference mode (`models.generate`): 'paper' (dropout and
 batch statistics on, each image on its own) or 'eval'. Neither mode changes a variable: a
 request never alters the model, and the same sketch always gives the same photo.
+
+Cost: a sketch taller or wider than `max_sketch_size` (default 4096, recorded in the model card)
+is refused with InvalidArgument, from the file header before decoding for JPEG, PNG, GIF and BMP
+(`images.encoded_size`), so one request's time and memory stay bounded.
+
+Writing: `write_version` puts any export (SavedModel or TFLite) in place atomically.
 """
 
 import functools
@@ -30,7 +37,6 @@ import tensorflow as tf
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import images
 from pix2pix_tf import models
-
 
 DEFAULT_MAX_SKETCH_SIZE = config_lib.DEFAULT_MAX_SKETCH_SIZE  # Pixels a side; in the model card.
 
