@@ -48,8 +48,64 @@ def resolve_model_dir(model: str) -> str:
     return os.path.join(model, str(versions[-1]))
 
 
+MODEL_FORMATS = ('JPEG', 'PNG', 'GIF', 'BMP')  # What the serving signature reads by header.
+
+
+class RejectedInput(PredictError):
+    """The model (or this client, checking first) refused an input; the others can go on."""
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from a JPEG's first start-of-frame marker."""
+    index = 2
+    while index + 9 <= len(data):
+        if data[index] != 0xFF:
+            return None
+        marker = data[index + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (int.from_bytes(data[index + 5:index + 7], 'big'),
+                    int.from_bytes(data[index + 7:index + 9], 'big'))
+        index += 2 + int.from_bytes(data[index + 2:index + 4], 'big')
+    return None
+
+
+def sniff(data: bytes) -> tuple[str, int, int] | None:
+    """(format, height, width) of an encoded JPEG/PNG/GIF/BMP from its header; None otherwise.
+
+    The Python twin of `pix2pix_tf.images.encoded_size` (which runs inside the signature): a
+    client refuses what the model would refuse without sending it.
+    """
+    if len(data) < 26:
+        return None
+    if data[:3] == b'\xff\xd8\xff':
+        size = _jpeg_size(data)
+        return ('JPEG', *size) if size else None
+    if data[:8] == b'\x89PNG\r\n\x1a\n':
+        return 'PNG', int.from_bytes(data[20:24], 'big'), int.from_bytes(data[16:20], 'big')
+    if data[:4] == b'GIF8':
+        return 'GIF', int.from_bytes(data[8:10], 'little'), int.from_bytes(data[6:8], 'little')
+    if data[:2] == b'BM':
+        height = abs(int.from_bytes(data[22:26], 'little', signed=True))
+        return 'BMP', height, int.from_bytes(data[18:22], 'little', signed=True)
+    return None
+
+
+def check_input(data: bytes, max_sketch_size: int | None = None) -> tuple[int, int]:
+    """(height, width) of a sketch the model reads; RejectedInput (one line) otherwise."""
+    found = sniff(data)
+    if found is None:
+        raise RejectedInput(f'not a {"/".join(MODEL_FORMATS)} image')
+    _, height, width = found
+    if max_sketch_size and max(height, width) > max_sketch_size:
+        raise RejectedInput(f'{width}x{height} pixels is larger than the model accepts '
+                            f'({max_sketch_size}x{max_sketch_size})')
+    return height, width
+
+
 def read_gray(data: bytes) -> np.ndarray | None:
     """Encoded image -> uint8 [H, W] gray with transparency on white; None if undecodable."""
+    if not data:
+        return None  # cv2.imdecode raises on an empty buffer.
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         return None
@@ -58,16 +114,40 @@ def read_gray(data: bytes) -> np.ndarray | None:
     return cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2GRAY)
 
 
+def model_card(model_dir: str) -> dict:
+    """assets.extra/pix2pix.json of a SavedModel version ({} when absent or unreadable)."""
+    try:
+        with open(os.path.join(model_dir, 'assets.extra', 'pix2pix.json')) as file:
+            return json.load(file)
+    except (OSError, ValueError):
+        return {}
+
+
+def first_line(message: str) -> str:
+    """The message of a TensorFlow error: its first line that is not boilerplate."""
+    lines = [line.strip() for line in message.removeprefix('Graph execution error:').splitlines()]
+    return next((line for line in lines if line and not line.startswith('[[')), message.strip())
+
+
+def decode_color(data: bytes) -> np.ndarray | None:
+    """Encoded image -> uint8 BGR [H, W, 3] (OpenCV's order); None if undecodable or empty."""
+    if not data:
+        return None
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
 def rest_request_body(images: list[bytes]) -> dict:
     """TF Serving REST predict request (row format) for the serving_default signature."""
     return {'signature_name': 'serving_default',
             'instances': [{'b64': base64.b64encode(image).decode('ascii')} for image in images]}
 
 
-def parse_rest_response(body: dict, expected: int) -> list[bytes]:
-    """PNG bytes from a TF Serving REST predict response; PredictError for an error body."""
+def parse_rest_response(body: dict, expected: int, status: int = 200) -> list[bytes]:
+    """PNG bytes from a TF Serving REST predict response; PredictError for an error body
+    (RejectedInput for a 400, the model refusing the input)."""
     if 'error' in body:
-        raise PredictError(f'the server answered: {body["error"]}')
+        kind = RejectedInput if status == 400 else PredictError
+        raise kind(f'the server answered: {first_line(str(body["error"]))}')
     predictions = body.get('predictions')
     if not isinstance(predictions, list) or len(predictions) != expected:
         raise PredictError(f'unexpected response from the server: {str(body)[:200]}')
@@ -86,9 +166,13 @@ class LocalBackend:
         self._tf = tf
         self.model_dir = resolve_model_dir(model_dir)
         self._serve = tf.saved_model.load(self.model_dir).signatures['serving_default']
+        self.max_sketch_size = model_card(self.model_dir).get('max_sketch_size')
 
     def predict(self, images: list[bytes]) -> list[bytes]:
-        outputs = self._serve(images=self._tf.constant(images, self._tf.string))
+        try:
+            outputs = self._serve(images=self._tf.constant(images, self._tf.string))
+        except self._tf.errors.InvalidArgumentError as error:
+            raise RejectedInput(first_line(error.message)) from None
         return [bytes(png) for png in outputs['images_bytes'].numpy()]
 
 
@@ -98,15 +182,18 @@ class RestBackend:
     def __init__(self, url: str, timeout: float = 60.0):
         self.url = url.rstrip('/')
         self.timeout = timeout
+        self.max_sketch_size = None  # The server enforces its model's limit.
 
     def predict(self, images: list[bytes]) -> list[bytes]:
         request = urllib.request.Request(
             f'{self.url}:predict', data=json.dumps(rest_request_body(images)).encode(),
             headers={'Content-Type': 'application/json'}, method='POST')
+        status = 200
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = json.loads(response.read())
         except urllib.error.HTTPError as error:
+            status = error.code
             try:
                 body = json.loads(error.read())
             except ValueError:
@@ -114,7 +201,7 @@ class RestBackend:
         except (urllib.error.URLError, OSError) as error:
             raise PredictError(f'cannot reach {self.url} ({error}); is TF Serving running '
                                f'with --rest_api_port?') from None
-        return parse_rest_response(body, len(images))
+        return parse_rest_response(body, len(images), status)
 
 
 def parse_grpc_address(address: str) -> tuple[str, str, int | None]:
@@ -150,6 +237,7 @@ class GrpcBackend:
 
         self._grpc, self._predict_pb2, self._tf = grpc, predict_pb2, tf
         self.address, self.signature, self.timeout = address, signature, timeout
+        self.max_sketch_size = None  # The server enforces its model's limit.
         self._channel = grpc.insecure_channel(self.target)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
 
@@ -169,8 +257,10 @@ class GrpcBackend:
                 raise PredictError(f'cannot reach {self.target} ({error.code().name}); is TF '
                                    f'Serving running with --port?') from None
             # TF errors carry the op's node on later lines: the first line is the message.
-            details = (error.details() or error.code().name).strip().splitlines()
-            raise PredictError(f'the server answered: {details[0] if details else ""}') from None
+            kind = (RejectedInput if error.code() == self._grpc.StatusCode.INVALID_ARGUMENT
+                    else PredictError)
+            raise kind('the server answered: '
+                       + first_line(error.details() or error.code().name)) from None
         return {name: self._tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
     def predict(self, images: list[bytes]) -> list[bytes]:
@@ -181,7 +271,7 @@ class GrpcBackend:
         for data in images:  # Sketches differ in size: one request each.
             sketch = read_gray(data)
             if sketch is None:
-                raise PredictError('the client could not decode an input as an image.')
+                raise RejectedInput('the client could not decode an input as an image.')
             photo = self._call({'sketches': sketch[np.newaxis, :, :, np.newaxis]})['photos'][0]
             photos.append(cv2.imencode('.png', cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))[1]
                           .tobytes())

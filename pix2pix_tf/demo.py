@@ -14,8 +14,10 @@ HTTP API (the page uses it; so can you):
   SavedModel's `serving_default` signature, run locally or forwarded to TF Serving (`--backend`).
 - `POST /sketch`: body = a photo, answer = its PNG sketch.
 - `GET /examples`: JSON list of example sketch URLs; `GET /examples/<n>.png`: one of them.
-Errors are JSON `{"error": "..."}` with status 400 (not an image), 413 (larger than
---max_upload_mb) or 503 (more than --max_queue requests waiting). The server binds to 127.0.0.1
+Errors are JSON `{"error": "..."}` with status 400 (not a PNG/JPEG/GIF/BMP image, larger than
+the model's sketch size limit, or a bad Content-Length), 404, 408 (the upload stalled for 10 s),
+411 (no Content-Length), 413 (larger than --max_upload_mb) or 503 (more than --max_queue
+requests waiting). The server binds to 127.0.0.1
 unless --host says otherwise, and one bad request never stops it.
 """
 
@@ -31,6 +33,7 @@ import cv2
 import numpy as np
 
 from pix2pix_tf import client
+from pix2pix_tf import config as config_lib
 from pix2pix_tf import sketch as sketch_lib
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_page.html')
@@ -70,19 +73,38 @@ class DemoApp:
         self._model_lock = threading.Lock()
         self._waiting = threading.Semaphore(max_queue + 1)
 
+    @property
+    def max_sketch_size(self) -> int:
+        """The served model's limit (a local model's card), else the export default."""
+        return (getattr(self.backend, 'max_sketch_size', None)
+                or config_lib.DEFAULT_MAX_SKETCH_SIZE)
+
     def _check_image(self, data: bytes) -> np.ndarray:
+        found = client.sniff(data)
+        if found and max(found[1:]) > self.max_sketch_size:
+            raise DemoError(400, f'That image is {found[2]}x{found[1]} pixels; the limit is '
+                                 f'{self.max_sketch_size}x{self.max_sketch_size}.')
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
         if image is None:
             raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.')
+        if max(image.shape[:2]) > self.max_sketch_size:  # A format with no header read above.
+            raise DemoError(400, f'That image is larger than {self.max_sketch_size}x'
+                                 f'{self.max_sketch_size} pixels.')
         return image
 
     def predict(self, data: bytes) -> bytes:
-        self._check_image(data)
+        try:
+            client.check_input(data, self.max_sketch_size)  # Formats the model reads.
+        except client.RejectedInput as error:
+            raise DemoError(400, f'That file cannot be drawn from: {error}. Upload a PNG or '
+                                 f'JPEG.') from None
         if not self._waiting.acquire(blocking=False):
             raise DemoError(503, 'The server is busy; try again in a moment.')
         try:
             with self._model_lock:
                 return self.backend.predict([data])[0]
+        except client.RejectedInput as error:
+            raise DemoError(400, str(error)) from None
         except client.PredictError as error:
             raise DemoError(502, str(error)) from None
         finally:
@@ -103,6 +125,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     app: DemoApp = None  # Set by `make_server`.
     server_version = 'pix2pix-demo/1'
+    # Seconds a connection may stay silent (http.server applies it to the socket): a stalled
+    # or idle client holds a thread no longer than this.
+    timeout = 10
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -135,9 +160,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except Exception as error:  # noqa: BLE001 -- the server must survive any request.
             self._error(500, f'Internal error: {type(error).__name__}')
 
+    def _body_length(self) -> int:
+        """The upload's Content-Length; 411 when missing, 400 when not a whole number."""
+        raw = self.headers.get('Content-Length')
+        if raw is None:
+            self.close_connection = True  # A body of unknown length may follow: drop it.
+            raise DemoError(411, 'Send the upload with a Content-Length header.')
+        if not raw.strip().isdigit():
+            self.close_connection = True
+            raise DemoError(400, f'Bad Content-Length {raw[:20]!r}: it must be a whole number '
+                                 f'of bytes.')
+        return int(raw)
+
     def do_POST(self):  # noqa: N802
         try:
-            length = int(self.headers.get('Content-Length') or 0)
+            length = self._body_length()
             if length > self.app.max_upload_bytes:
                 self._discard_body(length)
                 limit = self.app.max_upload_bytes // (1024 * 1024)
@@ -151,6 +188,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise DemoError(404, f'Not found: {self.path}')
         except DemoError as error:
             self._error(error.status, str(error))
+        except TimeoutError:  # The client stalled mid-upload: free the thread.
+            self.close_connection = True
+            self._error(408, f'The upload stalled for {self.timeout} s.')
         except Exception as error:  # noqa: BLE001 -- the server must survive any request.
             self._error(500, f'Internal error: {type(error).__name__}: {error}'.splitlines()[0])
 
@@ -172,11 +212,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def make_server(backend, host: str = '127.0.0.1', port: int = 8000, max_upload_mb: float = 10,
-                max_queue: int = 8, examples: list[bytes] | None = None, verbose: bool = False):
+                max_queue: int = 8, examples: list[bytes] | None = None, verbose: bool = False,
+                timeout: float = Handler.timeout):
     """A ThreadingHTTPServer for the demo (port 0 picks a free port: see server_address)."""
     app = DemoApp(backend, int(max_upload_mb * 1024 * 1024), max_queue,
                   load_examples() if examples is None else examples)
-    handler = type('DemoHandler', (Handler,), {'app': app})
+    handler = type('DemoHandler', (Handler,), {'app': app, 'timeout': timeout})
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     server.verbose = verbose

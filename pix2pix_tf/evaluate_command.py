@@ -24,6 +24,7 @@ from absl import logging
 
 from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
+from pix2pix_tf import file_check
 from pix2pix_tf import sources
 
 FLAGS = flags.FLAGS
@@ -73,18 +74,33 @@ def _pair_files(pattern: str, exclude: str | None) -> list[str]:
     return files
 
 
+def _report_skipped(skipped: list, where: str, any_left: bool) -> None:
+    """Names each unusable file once on stderr; UsageError when none is left."""
+    for path, reason in skipped:
+        print(f'skipped {path}: {reason}', file=sys.stderr)
+    if not any_left:
+        raise UsageError(f'{where}: no usable images ({len(skipped)} file(s) skipped, all '
+                         f'unreadable or not pairs).')
+    if skipped:
+        print(f'{len(skipped)} file(s) skipped in {where}', file=sys.stderr)
+
+
 def _data(config, image_size: int):
     """(function making the dataset, description) from the data flags."""
     from pix2pix_tf import input_pipeline
 
     if FLAGS.pairs:
-        files = _pair_files(FLAGS.pairs, FLAGS.exclude)
+        files, skipped = file_check.usable_files(_pair_files(FLAGS.pairs, FLAGS.exclude),
+                                                 ab_pair=True)
+        _report_skipped(skipped, FLAGS.pairs, bool(files))
         records = lambda: input_pipeline.ab_file_records(files)  # noqa: E731
         description = f'{len(files)} AB pairs from {FLAGS.pairs}'
     elif FLAGS.sketches or FLAGS.photos:
         if not (FLAGS.sketches and FLAGS.photos):
             raise UsageError('--sketches and --photos go together.')
-        sketch_files, photo_files = sources.match_by_name(FLAGS.sketches, FLAGS.photos)
+        sketch_files, photo_files, skipped = file_check.usable_pairs(
+            *sources.match_by_name(FLAGS.sketches, FLAGS.photos))
+        _report_skipped(skipped, FLAGS.sketches, bool(sketch_files))
         records = lambda: input_pipeline.paired_file_records(sketch_files,  # noqa: E731
                                                              photo_files)
         description = f'{len(sketch_files)} pairs from {FLAGS.sketches} + {FLAGS.photos}'
@@ -95,6 +111,8 @@ def _data(config, image_size: int):
         data_dir = FLAGS.data_dir if FLAGS.data_dir is not None else (
             config.data_dir if config else '')
         source = sources.resolve(dataset, data_dir)
+        if not isinstance(source, sources.TfdsDataset):
+            _report_skipped(sources.usable(source, FLAGS.split)[1], dataset, True)
         records = lambda: input_pipeline.split_records(source, FLAGS.split)  # noqa: E731
         description = f'{dataset} ({FLAGS.split} split)'
     return (lambda: input_pipeline.pairs_dataset(*records(), image_size, FLAGS.batch_size,

@@ -20,6 +20,19 @@ def to_uint8(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.clip_by_value(pixels, 0.0, 255.0), tf.uint8)
 
 
+def on_white(image: tf.Tensor) -> tf.Tensor:
+    """Decoded uint8 [H, W, C], C in 1..4 -> uint8 [H, W, 3]; alpha composited on white paper."""
+    channels = tf.shape(image)[-1]
+    has_alpha = tf.equal(channels % 2, 0)
+    pixels = tf.cast(image, tf.float32)
+    alpha = tf.cond(has_alpha, lambda: pixels[..., -1:] / 255.0,
+                    lambda: tf.ones_like(pixels[..., :1]))
+    rgb = tf.cond(channels >= 3, lambda: pixels[..., :3],
+                  lambda: tf.tile(pixels[..., :1], [1, 1, 3]))
+    composited = tf.cast(tf.round(rgb * alpha + 255.0 * (1.0 - alpha)), tf.uint8)
+    return tf.ensure_shape(composited, [None, None, 3])
+
+
 def to_rgb(images: tf.Tensor) -> tf.Tensor:
     """[..., H, W, 1] grayscale -> [..., H, W, 3] by repeating the channel; 3 channels pass."""
     if images.shape[-1] == 1:

@@ -24,9 +24,10 @@ def decode_ab_pair(encoded: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Encoded AB image (JPEG/PNG/BMP) -> (sketch uint8 [H, W/2, 1], photo uint8 [H, W/2, 3]).
 
     The sketch is the LEFT half, as in pix2pix's edges2shoes (the TF tutorial reads the wrong
-    half); it is stored as RGB there and reduced to one gray channel here.
+    half); it is stored as RGB there and reduced to one gray channel here. Transparent pixels
+    become white (decoding to 3 channels would drop the alpha and leave them black).
     """
-    pair = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    pair = images.on_white(tf.io.decode_image(encoded, channels=0, expand_animations=False))
     half = tf.shape(pair)[1] // 2
     sketch = tf.image.rgb_to_grayscale(pair[:, :half])
     photo = pair[:, half:2 * half]
@@ -68,8 +69,10 @@ def _to_example(sketch: tf.Tensor, photo: tf.Tensor) -> dict[str, tf.Tensor]:
 
 def _decode_encoded(record: dict) -> tuple[tf.Tensor, tf.Tensor]:
     """{'sketch', 'photo'} encoded images -> (sketch uint8 [H,W,1], photo uint8 [H,W,3])."""
-    sketch = tf.io.decode_image(record['sketch'], channels=1, expand_animations=False)
-    photo = tf.io.decode_image(record['photo'], channels=3, expand_animations=False)
+    sketch = tf.image.rgb_to_grayscale(images.on_white(tf.io.decode_image(
+        record['sketch'], channels=0, expand_animations=False)))
+    photo = images.on_white(tf.io.decode_image(record['photo'], channels=0,
+                                               expand_animations=False))
     return sketch, photo
 
 
@@ -119,13 +122,13 @@ def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callabl
 
         decode = _decode_encoded
     else:
+        items, _ = sources.usable(source, 'train')  # Unreadable files and non-pairs left out.
         if isinstance(source, sources.PairedFolders):
-            sketch_paths, photo_paths = source.pairs('train')
+            sketch_paths, photo_paths = items
             table = {'sketch': tf.constant(sketch_paths), 'photo': tf.constant(photo_paths)}
             count, decode = len(sketch_paths), _decode_paired
         else:
-            files = source.files('train')
-            table, count, decode = tf.constant(files), len(files), _decode_ab_file
+            table, count, decode = tf.constant(items), len(items), _decode_ab_file
 
         def epoch_records(epoch):
             order = _epoch_order(count, seed, epoch)
@@ -182,9 +185,10 @@ def split_records(source, split: str) -> tuple[tf.data.Dataset, callable]:
             decoders={'sketch': tfds.decode.SkipDecoding(), 'photo': tfds.decode.SkipDecoding()})
         return records.map(lambda example: {'sketch': example['sketch'],
                                             'photo': example['photo']}), _decode_encoded
+    items, _ = sources.usable(source, split)  # Unreadable files and non-pairs left out.
     if isinstance(source, sources.PairedFolders):
-        return paired_file_records(*source.pairs(split))
-    return ab_file_records(source.files(split))
+        return paired_file_records(*items)
+    return ab_file_records(items)
 
 
 def ab_file_records(files: list[str]) -> tuple[tf.data.Dataset, callable]:
@@ -210,6 +214,8 @@ def pairs_dataset(records: tf.data.Dataset, decode, image_size: int, batch_size:
         return _to_example(_resize(sketch, image_size), _resize(photo, image_size))
 
     dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # A file whose header passed file_check but whose data is cut short: skipped, not fatal.
+    dataset = dataset.ignore_errors(log_warning=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

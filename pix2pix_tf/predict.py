@@ -71,49 +71,93 @@ def _write_grid(rows: list[np.ndarray], path: str) -> None:
     cv2.imwrite(path, np.concatenate(padded, axis=0))
 
 
+def output_names(paths: list[str], output_dir: str, from_photo: bool = False) -> list[str]:
+    """One output file name per input: `<name>.png`, or `<name>_<ext>.png` when that would
+    overwrite an input file (also a sketch written by --from_photo) or another input's output
+    (`a.jpg` and `a.png`); a number is added if still taken."""
+    inputs = {os.path.realpath(path) for path in paths}
+    taken, names = set(), []
+    for path in paths:
+        stem, extension = os.path.splitext(os.path.basename(path))
+        candidates = [f'{stem}.png', f'{stem}_{extension.lstrip(".").lower() or "img"}.png']
+        candidates += [f'{stem}_{index}.png' for index in range(2, len(paths) + 3)]
+        for name in candidates:
+            produced = [name] + ([name[:-4] + '_sketch.png'] if from_photo else [])
+            if not any(os.path.realpath(os.path.join(output_dir, file)) in inputs
+                       or file in taken for file in produced):
+                taken.update(produced)
+                names.append(name)
+                break
+    return names
+
+
+def _prepare(path: str, from_photo: bool, backend):
+    """(data to send, sketch for the grid, original photo or None); RejectedInput if unusable."""
+    with open(path, 'rb') as file:
+        data = file.read()
+    if from_photo:
+        photo = client.decode_color(data)
+        if photo is None:
+            raise client.RejectedInput('not an image')
+        sketch = sketch_lib.photo_to_sketch(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
+        return cv2.imencode('.png', sketch)[1].tobytes(), sketch, photo
+    client.check_input(data, getattr(backend, 'max_sketch_size', None))
+    sketch = client.read_gray(data)
+    if sketch is None:
+        raise client.RejectedInput('not a readable image')
+    return data, sketch, None
+
+
+def _predict_each(backend, items: list, stream) -> list:
+    """backend.predict on a batch; if the model refuses it, image by image (None = refused)."""
+    try:
+        return backend.predict([data for _, data, _, _ in items])
+    except client.RejectedInput:
+        results = []
+        for path, data, _, _ in items:
+            try:
+                results.append(backend.predict([data])[0])
+            except client.RejectedInput as error:
+                stream.write(f'skipped {path}: {error}\n')
+                results.append(None)
+        return results
+
+
 def run(inputs: list[str], backend, output_dir: str, grid: bool = False,
-        from_photo: bool = False, batch_size: int = 8, stream=sys.stderr) -> list[str]:
-    """Predicts every input; returns the paths of the generated photos."""
+        from_photo: bool = False, batch_size: int = 8,
+        stream=sys.stderr) -> tuple[list[str], int]:
+    """Predicts every input; returns (paths of the generated photos, inputs skipped).
+
+    An input the model cannot read (not an image, an unsupported format, over the model's
+    size limit) is skipped with a message naming it; the others are still written.
+    """
     paths = expand_inputs(inputs)
+    names = output_names(paths, output_dir, from_photo)
     os.makedirs(output_dir, exist_ok=True)
     interactive = hasattr(stream, 'isatty') and stream.isatty()
     written, grid_rows, skipped = [], [], 0
     for start in range(0, len(paths), batch_size):
-        batch, sketches, originals = [], [], []
-        for path in paths[start:start + batch_size]:
-            with open(path, 'rb') as file:
-                data = file.read()
-            name = os.path.splitext(os.path.basename(path))[0]
+        items = []  # (path, data, sketch, photo or None, output name)
+        for path, name in zip(paths[start:start + batch_size], names[start:start + batch_size]):
+            try:
+                items.append((path, *_prepare(path, from_photo, backend), name))
+            except (client.RejectedInput, OSError) as error:
+                stream.write(f'skipped {path}: {error}\n')
+                skipped += 1
+        results = _predict_each(backend, [item[:4] for item in items], stream) if items else []
+        for (path, _, sketch, photo, name), png in zip(items, results):
+            if png is None:
+                skipped += 1
+                continue
             if from_photo:
-                photo = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-                if photo is None:
-                    stream.write(f'skipped {path}: not an image\n')
-                    skipped += 1
-                    continue
-                sketch = sketch_lib.photo_to_sketch(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
-                data = cv2.imencode('.png', sketch)[1].tobytes()
-                cv2.imwrite(os.path.join(output_dir, f'{name}_sketch.png'), sketch)
-                originals.append(photo)
-            else:
-                sketch = client.read_gray(data)
-                if sketch is None:
-                    stream.write(f'skipped {path}: not an image\n')
-                    skipped += 1
-                    continue
-            batch.append((name, data))
-            sketches.append(sketch)
-        if not batch:
-            continue
-        results = backend.predict([data for _, data in batch])
-        for index, ((name, _), png) in enumerate(zip(batch, results)):
-            out = os.path.join(output_dir, f'{name}.png')
+                cv2.imwrite(os.path.join(output_dir, name[:-4] + '_sketch.png'), sketch)
+            out = os.path.join(output_dir, name)
             with open(out, 'wb') as file:
                 file.write(png)
             written.append(out)
             if grid:
-                photo = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-                tiles = ([originals[index]] if from_photo else []) + [sketches[index], photo]
-                grid_rows.append(_grid_row(tiles))
+                generated = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+                grid_rows.append(_grid_row(([photo] if from_photo else []) + [sketch, generated]))
         done = min(start + batch_size, len(paths))
         if len(paths) > 1:
             stream.write(f'\r{done}/{len(paths)} images' if interactive else
@@ -124,8 +168,8 @@ def run(inputs: list[str], backend, output_dir: str, grid: bool = False,
     if grid and grid_rows:
         _write_grid(grid_rows, os.path.join(output_dir, 'grid.png'))
     if skipped:
-        stream.write(f'{skipped} of {len(paths)} inputs skipped (not images)\n')
-    return written
+        stream.write(f'{skipped} of {len(paths)} inputs skipped\n')
+    return written, skipped
 
 
 def main(argv=None):
@@ -152,12 +196,15 @@ def main(argv=None):
     try:
         expand_inputs(args.inputs)  # Fail on a typo before loading TensorFlow.
         chosen = client.make_backend(args.model, args.server, args.signature)
-        written = run(args.inputs, chosen, args.output_dir, args.grid, args.from_photo,
-                      args.batch_size)
+        written, skipped = run(args.inputs, chosen, args.output_dir, args.grid,
+                               args.from_photo, args.batch_size)
     except PredictError as error:
         sys.exit(f'pix2pix-predict: error: {error}')
     print(f'{len(written)} photos written to {args.output_dir}'
-          + (f' (and {os.path.join(args.output_dir, "grid.png")})' if args.grid else ''))
+          + (f' (and {os.path.join(args.output_dir, "grid.png")})' if args.grid and written
+             else '') + (f'; {skipped} input(s) skipped' if skipped else ''))
+    if skipped:
+        sys.exit(1)  # Scripts notice that not every input has a photo.
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ import dataclasses
 import json
 import os
 
+from pix2pix_tf import file_check
 from pix2pix_tf.config import ConfigError
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
@@ -46,6 +47,10 @@ class AbFolder:
         """Sorted image paths of 'train' or 'eval' (the val/ folder)."""
         return list_images(os.path.join(self.root, FOLDER_SPLITS[split]))
 
+    def usable_files(self, split: str) -> tuple[list[str], list[tuple[str, str]]]:
+        """(paths that are readable AB pairs, [(skipped path, reason)]); see file_check."""
+        return file_check.usable_files(self.files(split), ab_pair=True)
+
 
 @dataclasses.dataclass(frozen=True)
 class PairedFolders:
@@ -60,6 +65,10 @@ class PairedFolders:
         """
         folder = os.path.join(self.root, FOLDER_SPLITS[split])
         return match_by_name(os.path.join(folder, 'sketches'), os.path.join(folder, 'photos'))
+
+    def usable_pairs(self, split: str):
+        """(sketch paths, photo paths, [(skipped path, reason)]) of readable pairs."""
+        return file_check.usable_pairs(*self.pairs(split))
 
 
 def match_by_name(sketch_folder: str, photo_folder: str) -> tuple[list[str], list[str]]:
@@ -154,3 +163,28 @@ def resolve(dataset: str, data_dir: str = '') -> AbFolder | PairedFolders | Tfds
             raise ConfigError(f'{folder} holds no {"/".join(IMAGE_EXTENSIONS)} files; put '
                               f'{what} there.')
     return source
+
+
+def split_folder(source, split: str) -> str:
+    """The folder of a split of a folder source (for messages)."""
+    return os.path.join(source.root, FOLDER_SPLITS[split])
+
+
+def usable(source, split: str) -> tuple[object, list[tuple[str, str]]]:
+    """(what input_pipeline reads for a folder source's split, [(skipped path, reason)]).
+
+    AB folders: a list of paths; paired folders: (sketch paths, photo paths). ConfigError, one
+    line naming the folder and the count, when no file of the split is usable.
+    """
+    if isinstance(source, PairedFolders):
+        sketches, photos, skipped = source.usable_pairs(split)
+        items, count = (sketches, photos), len(sketches)
+    else:
+        items, skipped = source.usable_files(split)
+        count = len(items)
+    if not count:
+        path, reason = skipped[0]
+        raise ConfigError(f'{split_folder(source, split)}: no usable images: {len(skipped)} '
+                          f'file(s) skipped, all unreadable or not pairs (for example '
+                          f'{os.path.basename(path)}: {reason}).')
+    return items, skipped

@@ -6,8 +6,11 @@ installed `pix2pix-train` console script runs it too. Bad flags fail here in a f
 second with one line, before TensorFlow is imported.
 """
 
+import contextlib
 import dataclasses
+import json
 import os
+import signal
 import sys
 
 from absl import flags
@@ -16,6 +19,7 @@ from absl import logging
 from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
 from pix2pix_tf import sources
+from pix2pix_tf import workdir_lock
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', 'runs/pix2pix', 'Folder for config.json, checkpoints and '
@@ -39,9 +43,36 @@ def config_from_flags() -> config_lib.Config:
                                 for field in dataclasses.fields(config_lib.Config)})
 
 
+def _is_chief_process() -> bool:
+    """False for the non-chief workers of a multi-worker run (TF_CONFIG), which write no workdir."""
+    try:
+        task = json.loads(os.environ.get('TF_CONFIG') or '{}').get('task', {})
+    except ValueError:
+        return True
+    return task.get('type', 'worker') == 'chief' or (
+        task.get('type', 'worker') == 'worker' and int(task.get('index', 0)) == 0)
+
+
+def _stop_on_start_up_signal(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TensorFlow logs an INFO line per checkpoint.
     program = cli.program_name('train.py')
+    # Until the loop installs its own handlers (save, then stop), SIGTERM ends the start-up
+    # like Ctrl-C: one line, no traceback, nothing half-written.
+    signal.signal(signal.SIGTERM, _stop_on_start_up_signal)
+    try:
+        _main(argv, program)
+    except KeyboardInterrupt as interrupt:
+        name = interrupt.args[0] if interrupt.args else 'SIGINT'
+        print(f'{program}: stopped by {name}; run the same command to resume from the last '
+              f'checkpoint in {FLAGS.workdir} (if any).', file=sys.stderr)
+        sys.exit(128 + signal.Signals[name].value)
+
+
+def _main(argv, program):
     if len(argv) > 1:
         sys.exit(f'{program}: error: unexpected arguments {" ".join(argv[1:])}; flags look '
                  f'like --name=value (see --help).')
@@ -52,15 +83,25 @@ def main(argv):
             raise config_lib.ConfigError(f'--inception_weights={config.inception_weights}: no '
                                          f'such file.')
         config_lib.check_workdir(config, FLAGS.workdir)
+        if _is_chief_process():
+            workdir_lock.check_writable(FLAGS.workdir)
     except config_lib.ConfigError as error:
         sys.exit(f'{program}: error: {error}')
 
-    from pix2pix_tf import train_lib  # Imports TensorFlow: only once the flags are known good.
+    with contextlib.ExitStack() as stack:
+        if _is_chief_process():
+            try:
+                stack.enter_context(workdir_lock.hold(FLAGS.workdir))
+            except config_lib.ConfigError as error:
+                sys.exit(f'{program}: error: {error}')
+            workdir_lock.remove_stale_temporaries(FLAGS.workdir)
 
-    try:
-        result = train_lib.train_and_evaluate(config, FLAGS.workdir)
-    except (config_lib.ConfigError, train_lib.NonFiniteLossError) as error:
-        sys.exit(f'{program}: error: {error}')
+        from pix2pix_tf import train_lib  # Imports TensorFlow: only once the flags are good.
+
+        try:
+            result = train_lib.train_and_evaluate(config, FLAGS.workdir)
+        except (config_lib.ConfigError, train_lib.NonFiniteLossError) as error:
+            sys.exit(f'{program}: error: {error}')
     if not result['stopped_by']:
         print(f'Done at step {result["step"]}: checkpoints in '
               f'{os.path.join(FLAGS.workdir, "checkpoints")}; '

@@ -24,10 +24,15 @@ from pix2pix_tf import input_pipeline
 from pix2pix_tf import model_card
 from pix2pix_tf import precision
 from pix2pix_tf import progress
+from pix2pix_tf import sources
 from pix2pix_tf import train_step as train_step_lib
 
-# Losses that stop training when they are not finite.
+# Losses that stop training when they are not finite or explode.
 WATCHED_LOSSES = ('generator/total_loss', 'discriminator/real_loss', 'discriminator/fake_loss')
+# A healthy run's losses stay far below this: the L1 term is at most l1_weight x 2 (200 at the
+# default weight) and the BCE terms rarely pass 30. A finite loss above it (a run diverging
+# with --learning_rate=1e6 reaches 1e15 before any NaN) stops training like a NaN does.
+EXPLODED_LOSS = 1e4
 # Under float16 loss scaling a non-finite step is skipped by the optimizer (weights untouched);
 # only this many in a row stop training.
 MAX_SKIPPED_STEPS = 10
@@ -39,30 +44,63 @@ class NonFiniteLossError(RuntimeError):
 
 def _check_finite(metrics: dict, step: int, skipped_in_a_row: int, loss_scaled: bool,
                   last_checkpoint: str | None) -> int:
-    """Returns the new count of non-finite steps in a row; raises NonFiniteLossError to stop."""
-    bad = [name for name in WATCHED_LOSSES if not np.isfinite(metrics[name])]
+    """Returns the new count of non-finite steps in a row; raises NonFiniteLossError to stop.
+
+    A loss over EXPLODED_LOSS stops at once; a non-finite one gets MAX_SKIPPED_STEPS chances
+    under float16 loss scaling (the scaler skips such updates).
+    """
+    exploded = [name for name in WATCHED_LOSSES
+                if np.isfinite(metrics[name]) and abs(metrics[name]) > EXPLODED_LOSS]
+    bad = [name for name in WATCHED_LOSSES if not np.isfinite(metrics[name])] + exploded
     if not bad:
         return 0
     skipped_in_a_row += 1
-    if loss_scaled and skipped_in_a_row < MAX_SKIPPED_STEPS:
+    if loss_scaled and not exploded and skipped_in_a_row < MAX_SKIPPED_STEPS:
         return skipped_in_a_row  # The loss scaler skipped this update; give it another chance.
     kept = (f'the last good checkpoint {last_checkpoint} is untouched' if last_checkpoint
             else 'no checkpoint was written')
     raise NonFiniteLossError(
         f'training stopped at step {step}: {", ".join(bad)} = '
-        f'{", ".join(str(metrics[name]) for name in bad)}; {kept}. Lower --learning_rate or '
-        f'--l1_weight, or use --precision=float32.')
+        f'{", ".join(str(metrics[name]) for name in bad)}'
+        f'{f" (over {EXPLODED_LOSS:g}: diverging)" if exploded else ""}; {kept}. Lower '
+        f'--learning_rate or --l1_weight, or use --precision=float32.')
+
+
+def _check_data(config: config_lib.Config, log) -> int:
+    """Names each unusable file of a folder dataset once; returns how many were skipped.
+
+    Raises ConfigError (one line naming the folder) when a split has no usable file, instead of
+    a pipeline that skips forever. TFDS datasets were checked when they were built.
+    """
+    source = sources.resolve(config.dataset, config.data_dir)
+    if isinstance(source, sources.TfdsDataset):
+        return 0
+    total = 0
+    for split in ('train', 'eval'):
+        _, skipped = sources.usable(source, split)
+        for path, reason in skipped:
+            log(f'skipped {path}: {reason}')
+        if skipped:
+            log(f'{sources.split_folder(source, split)}: {len(skipped)} file(s) skipped')
+        total += len(skipped)
+    return total
 
 
 def _save(manager, state, step: int) -> None:
-    """Saves a checkpoint, unless a weight is not finite (then the last good one stays latest)."""
+    """Saves a checkpoint, unless a variable is not finite (then the last good one stays latest).
+
+    Every variable counts, batch-norm moving statistics included: a diverging run can keep
+    finite weights while its moving variances overflow, and eval mode would then be garbage.
+    """
     for model in (state.generator, state.discriminator):
-        if not all(bool(tf.reduce_all(tf.math.is_finite(tf.cast(variable, tf.float32))))
-                   for variable in model.trainable_variables):
+        bad = [variable.path for variable in model.variables
+               if not bool(tf.reduce_all(tf.math.is_finite(tf.cast(variable, tf.float32))))]
+        if bad:
             raise NonFiniteLossError(
-                f'training stopped at step {step}: {model.name} weights are not finite; the last '
-                f'good checkpoint {manager.latest_checkpoint} is untouched. Lower '
-                f'--learning_rate or use --precision=float32.')
+                f'training stopped at step {step}: {model.name} variables are not finite '
+                f'({", ".join(bad[:3])}{", ..." if len(bad) > 3 else ""}); the last good '
+                f'checkpoint {manager.latest_checkpoint} is untouched. Lower --learning_rate '
+                f'or use --precision=float32.')
     checkpoints.save(manager, step)
 
 
@@ -100,6 +138,7 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
                             stream=None if chief else io.StringIO())
     restored = checkpoints.restore_latest(manager.checkpoint, workdir)  # The chief's series.
     step = int(state.step.numpy())
+    skipped_files = _check_data(config, bar.log)
     num_workers, worker_index = distribute.worker_info(strategy)
     train_iterator = iter(input_pipeline.train_dataset(config, step, num_workers, worker_index))
     bar.log(f'{"Resuming from " + restored if restored else "Starting"} at step {step} of '
@@ -154,6 +193,8 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
         if not chief:
             distribute.remove_worker_temp_dir(save_dir)
 
+    with train_writer.as_default(step=step):
+        tf.summary.scalar('data/skipped_files', skipped_files)
     if step == 0:
         with train_writer.as_default(step=0):
             tf.summary.text('config', f'```\n{config.to_json()}```')
@@ -201,21 +242,22 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
                 window, window_steps, window_seconds, timed_steps = {}, 0, 0.0, 0
             if samples is not None and step % config.sample_every == 0:
                 write_samples()
-            if step % config.eval_every == 0:
-                eval_metrics, evaluated_at = run_eval(), step
+            # Save before evaluating: an evaluation that fails never costs the step's work.
             if step % config.checkpoint_every == 0:
                 save()
                 saved_at = step
+            if step % config.eval_every == 0:
+                eval_metrics, evaluated_at = run_eval(), step
 
         if stopped_by:
             bar.log(f'{stopped_by} received at step {step}: saving a checkpoint and stopping; '
                     f'run the same command again to resume.')
-        elif evaluated_at != step:
+        if saved_at != step:
+            save()
+        if not stopped_by and evaluated_at != step:
             if samples is not None and step % config.sample_every:
                 write_samples()
             eval_metrics = run_eval()
-        if saved_at != step:
-            save()
     bar.close()
     train_writer.flush()
     eval_writer.flush()

@@ -106,9 +106,10 @@ def test_rest_backend_against_a_stand_in_server(model_dir, inputs, tmp_path):
     try:
         url = f'http://127.0.0.1:{server.server_port}/v1/models/sample'
         backend = client.RestBackend(url)
-        written = predict.run([str(inputs[0])], backend, str(tmp_path / 'rest'))
-        local = predict.run([str(inputs[0])], client.LocalBackend(str(model_dir)),
-                            str(tmp_path / 'local'))
+        written, _ = predict.run([str(inputs[0])], backend, str(tmp_path / 'rest'))
+        local, _ = predict.run([str(inputs[0])], client.LocalBackend(str(model_dir)),
+                               str(tmp_path / 'local'))
+        assert len(written) == len(local) == 3
         for rest_path, local_path in zip(written, local):
             np.testing.assert_array_equal(cv2.imread(rest_path), cv2.imread(local_path))
         with pytest.raises(client.PredictError, match='the server answered: .*image'):
@@ -140,9 +141,10 @@ def test_command_on_a_folder_with_grid(model_dir, inputs, tmp_path):
 
 def test_from_photo_writes_sketch_photo_and_grid(model_dir, inputs, tmp_path):
     out = tmp_path / 'out'
-    written = predict.run([str(inputs[1] / '*.jpg')], client.LocalBackend(str(model_dir)),
-                          str(out), grid=True, from_photo=True)
-    assert len(written) == 2
+    written, skipped = predict.run([str(inputs[1] / '*.jpg')],
+                                   client.LocalBackend(str(model_dir)), str(out), grid=True,
+                                   from_photo=True)
+    assert len(written) == 2 and skipped == 0
     sketch = cv2.imread(str(out / 'photo0_sketch.png'), cv2.IMREAD_GRAYSCALE)
     assert set(np.unique(sketch)) == {0, 255}
     assert cv2.imread(str(out / 'grid.png')).shape == (2 * 256, 3 * 256, 3)
