@@ -29,6 +29,8 @@ import numpy as np
 from pix2pix_tf import sketch as sketch_lib
 
 SIGNATURES = ('serving_default', 'predict_pixels')
+# No message size limit: a photo the size of a 4096x4096 sketch is 48 MiB of pixels.
+GRPC_OPTIONS = [('grpc.max_receive_message_length', -1), ('grpc.max_send_message_length', -1)]
 
 
 class PredictError(Exception):
@@ -238,8 +240,18 @@ class GrpcBackend:
         self._grpc, self._predict_pb2, self._tf = grpc, predict_pb2, tf
         self.address, self.signature, self.timeout = address, signature, timeout
         self.max_sketch_size = None  # The server enforces its model's limit.
-        self._channel = grpc.insecure_channel(self.target)
+        # gRPC's default 4 MiB receive limit is one 1200x1200 photo from predict_pixels.
+        self._channel = grpc.insecure_channel(self.target, options=GRPC_OPTIONS)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     def _call(self, inputs: dict) -> dict:
         request = self._predict_pb2.PredictRequest()

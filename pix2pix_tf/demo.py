@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -41,6 +42,7 @@ SAMPLE_DIRS = (os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
                             'datasets', 'sample', 'val'),)
 NUM_EXAMPLES = 6
 DISCARD_LIMIT = 256 * 1024 * 1024  # Over-limit uploads up to this size are read and dropped.
+UPLOAD_DEADLINE = 60  # Seconds one upload may take in all.
 
 
 class DemoError(Exception):
@@ -74,30 +76,35 @@ class DemoApp:
         self._waiting = threading.Semaphore(max_queue + 1)
 
     @property
-    def max_sketch_size(self) -> int:
-        """The served model's limit (a local model's card), else the export default."""
-        return (getattr(self.backend, 'max_sketch_size', None)
-                or config_lib.DEFAULT_MAX_SKETCH_SIZE)
+    def max_sketch_size(self) -> int | None:
+        """A local model's limit (its model card); None for TF Serving, which applies its own."""
+        return getattr(self.backend, 'max_sketch_size', None)
+
+    @property
+    def max_photo_size(self) -> int:
+        """The largest photo /sketch decodes (in this process, whatever the backend)."""
+        return self.max_sketch_size or config_lib.DEFAULT_MAX_SKETCH_SIZE
 
     def _check_image(self, data: bytes) -> np.ndarray:
+        limit = self.max_photo_size
         found = client.sniff(data)
-        if found and max(found[1:]) > self.max_sketch_size:
+        if found and max(found[1:]) > limit:
             raise DemoError(400, f'That image is {found[2]}x{found[1]} pixels; the limit is '
-                                 f'{self.max_sketch_size}x{self.max_sketch_size}.')
+                                 f'{limit}x{limit}.')
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
         if image is None:
             raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.')
-        if max(image.shape[:2]) > self.max_sketch_size:  # A format with no header read above.
-            raise DemoError(400, f'That image is larger than {self.max_sketch_size}x'
-                                 f'{self.max_sketch_size} pixels.')
+        if max(image.shape[:2]) > limit:  # A format whose header is not read above.
+            raise DemoError(400, f'That image is larger than {limit}x{limit} pixels.')
         return image
 
     def predict(self, data: bytes) -> bytes:
+        if client.sniff(data) is None:  # Not a format the model reads (TIFF, PPM, text...).
+            raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.')
         try:
-            client.check_input(data, self.max_sketch_size)  # Formats the model reads.
+            client.check_input(data, self.max_sketch_size)
         except client.RejectedInput as error:
-            raise DemoError(400, f'That file cannot be drawn from: {error}. Upload a PNG or '
-                                 f'JPEG.') from None
+            raise DemoError(400, f'That sketch is too large: {error}.') from None
         if not self._waiting.acquire(blocking=False):
             raise DemoError(503, 'The server is busy; try again in a moment.')
         try:
@@ -179,7 +186,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._discard_body(length)
                 limit = self.app.max_upload_bytes // (1024 * 1024)
                 raise DemoError(413, f'That file is larger than the {limit} MB limit.')
-            data = self.rfile.read(length)
+            data = self._read_body(length)
             if self.path == '/predict':
                 self._send(200, self.app.predict(data), 'image/png')
             elif self.path == '/sketch':
@@ -190,9 +197,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._error(error.status, str(error))
         except TimeoutError:  # The client stalled mid-upload: free the thread.
             self.close_connection = True
-            self._error(408, f'The upload stalled for {self.timeout} s.')
+            self._error(408, f'The upload stalled (over {self.timeout} s without data, or '
+                             f'{UPLOAD_DEADLINE} s in all).')
         except Exception as error:  # noqa: BLE001 -- the server must survive any request.
             self._error(500, f'Internal error: {type(error).__name__}: {error}'.splitlines()[0])
+
+    def _read_body(self, length: int) -> bytes:
+        """The upload, read within UPLOAD_DEADLINE seconds in all (the socket timeout bounds
+        each read; this bounds a client that sends a byte now and then)."""
+        deadline = time.monotonic() + UPLOAD_DEADLINE
+        chunks, remaining = [], length
+        while remaining > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            chunk = self.rfile.read1(min(remaining, 1 << 16))
+            if not chunk:
+                raise DemoError(400, f'The upload ended after {length - remaining} of {length} '
+                                     f'bytes.')
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b''.join(chunks)
 
     def _discard_body(self, length: int) -> None:
         """Reads and drops an over-limit body, so the client (still sending) gets the 413 instead

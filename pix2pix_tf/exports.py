@@ -42,7 +42,7 @@ def export_workdir(workdir: str, export_dir: str, export_format: str = 'saved_mo
     _, generator, checkpoint = checkpoints.restore_generator(workdir, checkpoint_step)
     card = model_card.build(config, workdir, checkpoint, checkpoints.step_of(checkpoint),
                             inference_mode, config.image_size if tflite else max_sketch_size,
-                            model_name or os.path.basename(os.path.normpath(export_dir)),
+                            model_name or os.path.basename(os.path.normpath(workdir)),
                             checkpoints.read_run_info(workdir))
     if tflite:
         from pix2pix_tf import tflite_export  # The converter is slow to import.

@@ -18,7 +18,8 @@ import os
 from PIL import Image
 
 MIN_SIDE = 32  # Pixels; a pair half smaller than this holds no shoe.
-READABLE_FORMATS = ('JPEG', 'PNG', 'BMP', 'GIF', 'WEBP')  # What tf.io.decode_image reads.
+# What tf.io.decode_image reads; MPO is Pillow's name for camera JPEGs with extra frames.
+READABLE_FORMATS = ('JPEG', 'MPO', 'PNG', 'BMP', 'GIF', 'WEBP')
 
 
 def problem(path: str, ab_pair: bool) -> str | None:

@@ -34,6 +34,7 @@ from pix2pix_tf.client import PredictError
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 GRID_HEIGHT = 256
+GRID_FILE = 'grid.png'
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
@@ -71,12 +72,13 @@ def _write_grid(rows: list[np.ndarray], path: str) -> None:
     cv2.imwrite(path, np.concatenate(padded, axis=0))
 
 
-def output_names(paths: list[str], output_dir: str, from_photo: bool = False) -> list[str]:
+def output_names(paths: list[str], output_dir: str, from_photo: bool = False,
+                 grid: bool = False) -> list[str]:
     """One output file name per input: `<name>.png`, or `<name>_<ext>.png` when that would
     overwrite an input file (also a sketch written by --from_photo) or another input's output
-    (`a.jpg` and `a.png`); a number is added if still taken."""
+    (`a.jpg` and `a.png`) or grid.png; a number is added if still taken."""
     inputs = {os.path.realpath(path) for path in paths}
-    taken, names = set(), []
+    taken, names = {GRID_FILE} if grid else set(), []
     for path in paths:
         stem, extension = os.path.splitext(os.path.basename(path))
         candidates = [f'{stem}.png', f'{stem}_{extension.lstrip(".").lower() or "img"}.png']
@@ -132,7 +134,11 @@ def run(inputs: list[str], backend, output_dir: str, grid: bool = False,
     size limit) is skipped with a message naming it; the others are still written.
     """
     paths = expand_inputs(inputs)
-    names = output_names(paths, output_dir, from_photo)
+    names = output_names(paths, output_dir, from_photo, grid)
+    if grid and os.path.realpath(os.path.join(output_dir, GRID_FILE)) in map(os.path.realpath,
+                                                                            paths):
+        raise PredictError(f'{os.path.join(output_dir, GRID_FILE)} is one of the inputs; pass '
+                           f'another --output_dir to write the grid.')
     os.makedirs(output_dir, exist_ok=True)
     interactive = hasattr(stream, 'isatty') and stream.isatty()
     written, grid_rows, skipped = [], [], 0
@@ -166,7 +172,7 @@ def run(inputs: list[str], backend, output_dir: str, grid: bool = False,
     if interactive and len(paths) > 1:
         stream.write('\n')
     if grid and grid_rows:
-        _write_grid(grid_rows, os.path.join(output_dir, 'grid.png'))
+        _write_grid(grid_rows, os.path.join(output_dir, GRID_FILE))
     if skipped:
         stream.write(f'{skipped} of {len(paths)} inputs skipped\n')
     return written, skipped

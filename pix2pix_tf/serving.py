@@ -181,10 +181,32 @@ def numeric_versions(export_dir: str) -> list[int]:
 
 
 def _default_folder_mode() -> int:
-    """Mode of a folder made with os.makedirs under the current umask (0755 under umask 022)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
+    """Mode of a folder made with os.makedirs under the current umask (0755 under umask 022).
+
+    Read from /proc (Linux) where possible: os.umask() can only be read by setting it, which
+    races with other threads.
+    """
+    try:
+        with open('/proc/self/status') as status:
+            umask = next(int(line.split()[1], 8) for line in status if line.startswith('Umask:'))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
     return 0o777 & ~umask
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process that made temporary folder `name` (TEMP_PREFIX<pid>-...) still runs."""
+    pid = name[len(TEMP_PREFIX):].split('-', 1)[0]
+    if not pid.isdigit():
+        return False  # Made before folders carried a pid.
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # Alive, another user's.
+    return True
 
 
 def write_version(export_dir: str, version: int | None, overwrite: bool, write) -> str:
@@ -194,23 +216,26 @@ def write_version(export_dir: str, version: int | None, overwrite: bool, write) 
     and an interrupted or failed write leaves no version folder. `version` defaults to one more
     than the highest existing one; an existing version is an ExportError unless `overwrite`.
     The folder gets the mode `os.makedirs` would give (mkdtemp's 0700 would hide the model
-    from a server running under another user).
+    from a server running under another user): readable by every user under the usual umask
+    022, as TensorFlow's own files in it. Temporary folders of exports that were killed are
+    removed; those of exports still running (another process) are left alone.
     """
     os.makedirs(export_dir, exist_ok=True)
     version = version or (max(numeric_versions(export_dir), default=0) + 1)
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final) and not overwrite:
+        next_version = max(numeric_versions(export_dir), default=0) + 1
         raise ExportError(f'{final} already exists; pass --overwrite to replace it, or omit '
-                          f'--version to write version {max(numeric_versions(export_dir)) + 1}.')
+                          f'--version to write version {next_version}.')
     for stale in os.listdir(export_dir):  # Left by an export that was killed.
-        if stale.startswith(TEMP_PREFIX):
+        if stale.startswith(TEMP_PREFIX) and not _owner_alive(stale):
             shutil.rmtree(os.path.join(export_dir, stale), ignore_errors=True)
-    temporary = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_dir)
+    temporary = tempfile.mkdtemp(prefix=f'{TEMP_PREFIX}{os.getpid()}-', dir=export_dir)
     try:
         os.chmod(temporary, _default_folder_mode())
         write(temporary)
         if os.path.exists(final):  # --overwrite: swap, then delete the old version.
-            retired = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=export_dir)
+            retired = tempfile.mkdtemp(prefix=f'{TEMP_PREFIX}{os.getpid()}-', dir=export_dir)
             os.rename(final, os.path.join(retired, 'old'))
             os.rename(temporary, final)
             shutil.rmtree(retired, ignore_errors=True)

@@ -46,11 +46,14 @@ def config_from_flags() -> config_lib.Config:
 def _is_chief_process() -> bool:
     """False for the non-chief workers of a multi-worker run (TF_CONFIG), which write no workdir."""
     try:
-        task = json.loads(os.environ.get('TF_CONFIG') or '{}').get('task', {})
+        tf_config = json.loads(os.environ.get('TF_CONFIG') or '{}')
     except ValueError:
         return True
-    return task.get('type', 'worker') == 'chief' or (
-        task.get('type', 'worker') == 'worker' and int(task.get('index', 0)) == 0)
+    task, cluster = tf_config.get('task', {}), tf_config.get('cluster', {})
+    kind = task.get('type', 'worker')
+    # As distribute.is_chief: the chief task if the cluster has one, else worker 0.
+    return kind == 'chief' or (kind == 'worker' and 'chief' not in cluster
+                               and int(task.get('index', 0)) == 0)
 
 
 def _stop_on_start_up_signal(signum, frame):
@@ -78,7 +81,10 @@ def _main(argv, program):
                  f'like --name=value (see --help).')
     try:
         config = config_from_flags()
-        sources.resolve(config.dataset, config.data_dir)
+        source = sources.resolve(config.dataset, config.data_dir)
+        if not isinstance(source, sources.TfdsDataset):
+            for split in sources.REQUIRED_SPLITS:  # Headers only; nothing is written yet.
+                sources.usable(source, split)
         if config.inception_weights and not os.path.isfile(config.inception_weights):
             raise config_lib.ConfigError(f'--inception_weights={config.inception_weights}: no '
                                          f'such file.')

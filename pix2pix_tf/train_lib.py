@@ -31,8 +31,14 @@ from pix2pix_tf import train_step as train_step_lib
 WATCHED_LOSSES = ('generator/total_loss', 'discriminator/real_loss', 'discriminator/fake_loss')
 # A healthy run's losses stay far below this: the L1 term is at most l1_weight x 2 (200 at the
 # default weight) and the BCE terms rarely pass 30. A finite loss above it (a run diverging
-# with --learning_rate=1e6 reaches 1e15 before any NaN) stops training like a NaN does.
+# with --learning_rate=1e6 reaches 1e15 before any NaN) stops training like a NaN does. With a
+# large --l1_weight the limit grows: 10 x (2 x l1_weight + 30) when that is more.
 EXPLODED_LOSS = 1e4
+
+
+def exploded_loss_limit(l1_weight: float) -> float:
+    """The loss above which a run counts as diverging (see EXPLODED_LOSS)."""
+    return max(EXPLODED_LOSS, 10 * (2 * l1_weight + 30))
 # Under float16 loss scaling a non-finite step is skipped by the optimizer (weights untouched);
 # only this many in a row stop training.
 MAX_SKIPPED_STEPS = 10
@@ -43,14 +49,14 @@ class NonFiniteLossError(RuntimeError):
 
 
 def _check_finite(metrics: dict, step: int, skipped_in_a_row: int, loss_scaled: bool,
-                  last_checkpoint: str | None) -> int:
+                  last_checkpoint: str | None, limit: float = EXPLODED_LOSS) -> int:
     """Returns the new count of non-finite steps in a row; raises NonFiniteLossError to stop.
 
-    A loss over EXPLODED_LOSS stops at once; a non-finite one gets MAX_SKIPPED_STEPS chances
+    A loss over `limit` (`exploded_loss_limit`) stops at once; a non-finite one gets MAX_SKIPPED_STEPS chances
     under float16 loss scaling (the scaler skips such updates).
     """
     exploded = [name for name in WATCHED_LOSSES
-                if np.isfinite(metrics[name]) and abs(metrics[name]) > EXPLODED_LOSS]
+                if np.isfinite(metrics[name]) and abs(metrics[name]) > limit]
     bad = [name for name in WATCHED_LOSSES if not np.isfinite(metrics[name])] + exploded
     if not bad:
         return 0
@@ -62,7 +68,7 @@ def _check_finite(metrics: dict, step: int, skipped_in_a_row: int, loss_scaled: 
     raise NonFiniteLossError(
         f'training stopped at step {step}: {", ".join(bad)} = '
         f'{", ".join(str(metrics[name]) for name in bad)}'
-        f'{f" (over {EXPLODED_LOSS:g}: diverging)" if exploded else ""}; {kept}. Lower '
+        f'{f" (over {limit:g}: diverging)" if exploded else ""}; {kept}. Lower '
         f'--learning_rate or --l1_weight, or use --precision=float32.')
 
 
@@ -167,6 +173,7 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
                                                         config.num_samples)))
     train_step = train_step_lib.make_train_step(state, config, strategy)
     loss_scaled = precision.uses_loss_scaling(state.generator_optimizer)
+    loss_limit = exploded_loss_limit(config.l1_weight)
 
     def write_samples():
         with eval_writer.as_default(step=step):
@@ -217,7 +224,7 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
             if int(any_stop):
                 stopped_by = stop['signal'] or 'a stop request on another worker'
             skipped_in_a_row = _check_finite(metrics, step, skipped_in_a_row, loss_scaled,
-                                             manager.latest_checkpoint)
+                                             manager.latest_checkpoint, loss_limit)
             if not first_step:
                 window_seconds += seconds
                 timed_steps += 1

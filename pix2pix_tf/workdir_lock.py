@@ -60,7 +60,12 @@ def _read(lock_file) -> dict:
 def hold(workdir: str, log=print):
     """Holds the workdir's training lock; ConfigError if a live process holds it."""
     path = os.path.join(workdir, LOCK_FILE)
-    lock_file = open(path, 'a+')
+    try:
+        lock_file = open(path, 'a+')
+    except OSError as error:
+        raise ConfigError(f'cannot open {path} ({error.strerror or error}); pass a --workdir you '
+                          f'own.') from None
+    owned = False
     try:
         if fcntl is not None:
             try:
@@ -79,10 +84,12 @@ def hold(workdir: str, log=print):
             'pid': os.getpid(), 'host': socket.gethostname(),
             'started': datetime.datetime.now().astimezone().isoformat(timespec='seconds')}))
         lock_file.flush()
+        owned = True  # From here on this process owns the record.
         yield
-        lock_file.seek(0)
-        lock_file.truncate()  # Released cleanly: an empty file means no one was cut off.
     finally:
+        if owned:  # Any exit of this process that runs Python (errors too) clears it.
+            lock_file.seek(0)
+            lock_file.truncate()
         lock_file.close()  # Closing releases the flock.
 
 

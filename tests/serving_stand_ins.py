@@ -76,7 +76,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
 def start_grpc_server(model_base_path: str, model_name: str):
     """(server, port): a PredictionService on 127.0.0.1, a free port."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=[
+        ('grpc.max_receive_message_length', -1), ('grpc.max_send_message_length', -1)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionService(model_base_path, model_name), server)
     port = server.add_insecure_port('127.0.0.1:0')

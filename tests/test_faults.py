@@ -170,6 +170,8 @@ def test_divergence_stops_and_keeps_the_good_checkpoint(make_config, tmp_path):
 
 
 def test_rule_for_exploding_losses():
+    assert train_lib.exploded_loss_limit(100.0) == 1e4
+    assert train_lib.exploded_loss_limit(5000.0) == 10 * (2 * 5000 + 30)  # Healthy at that weight.
     metrics = dict.fromkeys(train_lib.WATCHED_LOSSES, 1.0)
     assert train_lib._check_finite(metrics, 5, 0, False, 'ckpt-4') == 0
     metrics['discriminator/real_loss'] = 2e4  # Finite, but a run does not recover from it.
@@ -197,7 +199,14 @@ def test_a_signal_during_start_up_ends_with_one_line(tmp_path, signal_number):
     process = subprocess.Popen([sys.executable, 'train.py', f'--workdir={tmp_path / "run"}',
                                 f'--dataset={SAMPLE}', *TINY_FLAGS], cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # Importing TensorFlow: well before the training loop.
+    # Send it while TensorFlow is loading: after main() installed its handler (first thing),
+    # seconds before the training loop.
+    deadline = time.time() + 60
+    while time.time() < deadline and process.poll() is None:
+        with open(f'/proc/{process.pid}/maps') as maps:
+            if 'tensorflow' in maps.read():
+                break
+        time.sleep(0.05)
     process.send_signal(signal_number)
     _, stderr = process.communicate(timeout=120)
     name = signal.Signals(signal_number).name
@@ -251,8 +260,8 @@ def test_demo_refuses_malformed_requests_and_keeps_serving(demo_server):
     tiff, ppm = encoded(np.zeros((64, 64), np.uint8), '.tiff'), encoded(
         np.zeros((64, 64, 3), np.uint8), '.ppm')
     huge = encoded(np.full((10, 5000), 255, np.uint8), '.png')
-    for data, message in ((tiff, 'not a JPEG/PNG/GIF/BMP image'),
-                          (ppm, 'not a JPEG/PNG/GIF/BMP image'),
+    for data, message in ((tiff, 'not an image: upload a PNG or JPEG'),
+                          (ppm, 'not an image: upload a PNG or JPEG'),
                           (huge, 'larger than the model accepts (4096x4096)')):
         got, body = raw_request(demo_server, post + f'Content-Length: {len(data)}\r\n'
                                 'Connection: close\r\n\r\n'.encode() + data)
@@ -292,3 +301,30 @@ def test_predict_skips_bad_inputs_and_never_overwrites(exported_model, tmp_path)
         assert (folder / name).read_bytes() == data, f'{name} was overwritten'
     assert cv2.imread(str(folder / 'a_jpg.png')).shape == (256, 256, 3)
     assert cv2.imread(str(folder / 'a_png.png')).shape == (256, 256, 3)
+
+
+def test_only_the_chief_process_takes_the_workdir_lock(monkeypatch):
+    from pix2pix_tf import train_command
+
+    def chief(tf_config):
+        monkeypatch.setenv('TF_CONFIG', json.dumps(tf_config))
+        return train_command._is_chief_process()
+
+    workers = {'worker': ['a:1', 'b:1']}
+    assert chief({'cluster': workers, 'task': {'type': 'worker', 'index': 0}})
+    assert not chief({'cluster': workers, 'task': {'type': 'worker', 'index': 1}})
+    with_chief = {'chief': ['c:1'], **workers}
+    assert chief({'cluster': with_chief, 'task': {'type': 'chief', 'index': 0}})
+    assert not chief({'cluster': with_chief, 'task': {'type': 'worker', 'index': 0}})
+    monkeypatch.delenv('TF_CONFIG')
+    assert train_command._is_chief_process()
+
+
+def test_output_names_keep_clear_of_inputs_each_other_and_the_grid(tmp_path):
+    from pix2pix_tf import predict
+
+    paths = [str(tmp_path / name) for name in ('a.jpg', 'a.png', 'grid.jpg', 'b.png')]
+    assert predict.output_names(paths, str(tmp_path), grid=True) == [
+        'a_jpg.png', 'a_png.png', 'grid_jpg.png', 'b_png.png']
+    assert predict.output_names(paths, str(tmp_path / 'out'), grid=True) == [
+        'a.png', 'a_png.png', 'grid_jpg.png', 'b.png']
