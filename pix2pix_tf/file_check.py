@@ -66,7 +66,8 @@ def usable_files(paths: list[str], ab_pair: bool) -> tuple[list[str], list[tuple
 
 
 def usable_pairs(sketches: list[str], photos: list[str]):
-    """(usable sketches, their photos, [(skipped path, reason)]): a pair goes if either file does."""
+    """(usable sketches, their photos, [(skipped path, reason)]); a pair goes if either file
+    does."""
     good_sketches, skipped_sketches = usable_files(sketches, ab_pair=False)
     good_photos, skipped_photos = usable_files(photos, ab_pair=False)
     usable_sketch, usable_photo = set(good_sketches), set(good_photos)

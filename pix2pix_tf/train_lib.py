@@ -52,8 +52,8 @@ def _check_finite(metrics: dict, step: int, skipped_in_a_row: int, loss_scaled: 
                   last_checkpoint: str | None, limit: float = EXPLODED_LOSS) -> int:
     """Returns the new count of non-finite steps in a row; raises NonFiniteLossError to stop.
 
-    A loss over `limit` (`exploded_loss_limit`) stops at once; a non-finite one gets MAX_SKIPPED_STEPS chances
-    under float16 loss scaling (the scaler skips such updates).
+    A loss over `limit` (`exploded_loss_limit`) stops at once; a non-finite one gets
+    MAX_SKIPPED_STEPS chances under float16 loss scaling (the scaler skips such updates).
     """
     exploded = [name for name in WATCHED_LOSSES
                 if np.isfinite(metrics[name]) and abs(metrics[name]) > limit]

@@ -6,7 +6,6 @@ traceback) and what is kept (checkpoints, inputs, the next request).
 """
 
 import json
-import os
 import shutil
 import signal
 import socket
@@ -26,7 +25,6 @@ from pix2pix_tf import client
 from pix2pix_tf import demo
 from pix2pix_tf import input_pipeline
 from pix2pix_tf import train_lib
-from pix2pix_tf import workdir_lock
 
 from conftest import REPO
 from conftest import SAMPLE
