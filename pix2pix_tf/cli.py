@@ -24,9 +24,20 @@ def run(main, flag_names) -> None:
     app.run(main, flags_parser=parse_flags)
 
 
+# Flags that name paths: a leading `~` is expanded (bash does not expand it after `=`).
+PATH_FLAGS = ('workdir', 'export_dir', 'output_dir', 'saved_model', 'pairs', 'sketches', 'photos',
+              'dataset', 'data_dir', 'inception_weights')
+
+
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's flag parsing, with a bad flag reported on one line (absl prints two)."""
+    """absl's flag parsing, with a bad flag reported on one line (absl prints two) and `~`
+    expanded in path flags."""
     try:
-        return flags.FLAGS(argv)
+        remaining = flags.FLAGS(argv)
     except flags.Error as error:
         sys.exit(f'{program_name(argv[0])}: error: {error} (see --help).')
+    for name in PATH_FLAGS:
+        value = flags.FLAGS[name].value if name in flags.FLAGS else None
+        if isinstance(value, str) and value.startswith('~'):
+            flags.FLAGS[name].value = os.path.expanduser(value)
+    return remaining

@@ -117,6 +117,15 @@ class Config:
         'eval = dropout off and moving statistics.', INFERENCE_MODES)
 
     def __post_init__(self):
+        # Paths as they resolve from anywhere: `~` expanded (bash leaves it alone after `=`),
+        # a folder --dataset made absolute, so config.json works from any directory.
+        dataset = os.path.expanduser(self.dataset)
+        object.__setattr__(self, 'dataset',
+                           os.path.abspath(dataset) if os.path.isdir(dataset) else dataset)
+        for name in ('data_dir', 'inception_weights'):
+            if getattr(self, name):
+                object.__setattr__(self, name,
+                                   os.path.abspath(os.path.expanduser(getattr(self, name))))
         _validate(self)
 
     @property

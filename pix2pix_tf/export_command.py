@@ -19,7 +19,7 @@ from absl import logging
 from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
 
-FORMATS = ('saved_model', 'tflite')  # = exports.FORMATS (not imported: TensorFlow).
+FORMATS = ('saved_model', 'tflite', 'keras')  # = exports.FORMATS (not imported: TensorFlow).
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Training workdir (with config.json and checkpoints/).')
@@ -29,13 +29,14 @@ flags.DEFINE_enum('format', 'saved_model', FORMATS,
                   'saved_model: for TF Serving, saved_model_cli and tf.saved_model.load (both '
                   'signatures, any sketch size). tflite: generator.tflite for TensorFlow Lite / '
                   'LiteRT, eval inference mode, model-size sketches (see '
-                  'pix2pix_tf/tflite_export.py).')
+                  'pix2pix_tf/tflite_export.py). keras: generator.keras for '
+                  'keras.models.load_model (fine-tuning, embedding in another model).')
 flags.DEFINE_enum('tflite_weights', 'float32', ('float32', 'float16'),
                   'With --format=tflite: store the weights as float32 or float16 (half the size).')
 flags.DEFINE_string('model_name', None, 'Model name (default: the workdir\'s folder name); '
                     'TF Serving\'s --model_name.')
 flags.DEFINE_string('export_dir', None, 'Folder of versions (default: saved_models/<model_name>, '
-                    'or saved_models/<model_name>_tflite for --format=tflite); TF Serving\'s '
+                    'or saved_models/<model_name>_<format> for tflite and keras); TF Serving\'s '
                     '--model_base_path.')
 flags.DEFINE_integer('version', None, 'Version number (default: one more than the highest '
                      'existing).')
@@ -76,7 +77,8 @@ def main(argv):
     model_name = FLAGS.model_name or os.path.basename(os.path.normpath(FLAGS.workdir))
     tflite = FLAGS.format == 'tflite'
     export_dir = FLAGS.export_dir or os.path.join(
-        'saved_models', model_name + ('_tflite' if tflite else ''))
+        'saved_models', model_name + ('' if FLAGS.format == 'saved_model' else
+                                      f'_{FLAGS.format}'))
 
     from pix2pix_tf import exports  # Imports TensorFlow: only once the flags are good.
     from pix2pix_tf import serving
@@ -90,6 +92,10 @@ def main(argv):
         fail(error)
     except OSError as error:  # Unwritable --export_dir and the like.
         fail(f'cannot write to {export_dir}: {error.strerror or error}.')
+    if FLAGS.format == 'keras':
+        print(f'Exported {checkpoint} to {os.path.join(path, "generator.keras")}: '
+              f'keras.models.load_model(...) or pix2pix_tf.load_generator(...) reads it')
+        return
     if tflite:
         print(f'Exported {checkpoint} (eval inference, {FLAGS.tflite_weights} weights) to '
               f'{os.path.join(path, "generator.tflite")}; its input/output contract and model '

@@ -3,6 +3,7 @@
     from pix2pix_tf import exports
     exports.export_workdir('runs/sample', 'saved_models/sample')           # SavedModel
     exports.export_workdir('runs/sample', 'out/tflite', export_format='tflite')
+    exports.export_workdir('runs/sample', 'out/keras', export_format='keras')  # generator.keras
 
 Restores the generator alone from the workdir's latest (or a given) checkpoint under the float32
 policy, whatever precision trained it, builds the model card (`model_card.build`) and writes
@@ -16,7 +17,8 @@ from pix2pix_tf import config as config_lib
 from pix2pix_tf import model_card
 from pix2pix_tf import serving
 
-FORMATS = ('saved_model', 'tflite')
+FORMATS = ('saved_model', 'tflite', 'keras')
+KERAS_FILE = 'generator.keras'  # keras.models.load_model reads it; no custom objects needed.
 
 
 def export_workdir(workdir: str, export_dir: str, export_format: str = 'saved_model',
@@ -28,8 +30,9 @@ def export_workdir(workdir: str, export_dir: str, export_format: str = 'saved_mo
     """Exports a workdir's generator; returns (version folder, checkpoint path).
 
     `inference_mode` defaults to the training config's (SavedModel) and must be 'eval' for
-    TFLite. Raises ConfigError (bad workdir, checkpoint or mode) or ExportError (existing
-    version); neither leaves a version folder.
+    TFLite; a `.keras` generator (export_format='keras') has no fixed mode: the model card
+    records the training config's. Raises ConfigError (bad workdir, checkpoint or mode) or
+    ExportError (existing version); neither leaves a version folder.
     """
     if export_format not in FORMATS:
         raise config_lib.ConfigError(f'unknown export format {export_format!r}; use one of '
@@ -44,7 +47,13 @@ def export_workdir(workdir: str, export_dir: str, export_format: str = 'saved_mo
                             inference_mode, config.image_size if tflite else max_sketch_size,
                             model_name or os.path.basename(os.path.normpath(workdir)),
                             checkpoints.read_run_info(workdir))
-    if tflite:
+    if export_format == 'keras':
+        def write(folder):
+            generator.save(os.path.join(folder, KERAS_FILE))
+            serving.write_model_card(folder, card)  # assets.extra/pix2pix.json, as a SavedModel.
+
+        path = serving.write_version(export_dir, version, overwrite, write)
+    elif tflite:
         from pix2pix_tf import tflite_export  # The converter is slow to import.
         path = tflite_export.export(generator, config.image_size, export_dir, version,
                                     overwrite, tflite_weights, card)

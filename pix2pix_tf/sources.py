@@ -29,6 +29,9 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 FOLDER_SPLITS = {'train': 'train', 'eval': 'val', 'test': 'test'}
 TFDS_SPLITS = {'train': 'train', 'eval': 'validation', 'test': 'test'}
 REQUIRED_SPLITS = ('train', 'eval')
+# The repository's datasets/ folder (TFDS builders, the built-in sample), for suggestions.
+BUILDERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            'datasets')
 
 
 def list_images(folder: str) -> list[str]:
@@ -128,11 +131,13 @@ def _resolve_tfds(dataset: str, data_dir: str) -> TfdsDataset:
     versions = [entry for entry in _prepared_versions(base) if entry == version or not version]
     if not versions:
         builder, _, config = name.partition('/')
+        builder_dir = os.path.join(BUILDERS_DIR, builder)
         raise ConfigError(
             f'--dataset={dataset}: no such folder, and no prepared TFDS dataset in {base}. Pass '
-            f'a folder of pairs (run from the repository root for datasets/sample), or build the '
-            f'dataset: tfds build datasets/{builder} --config={config or "<config>"} '
-            f'--manual_dir=<raw data> --data_dir={data_dir}')
+            f'a folder of pairs (such as {os.path.join(BUILDERS_DIR, "sample")}), or build the '
+            f'dataset: tfds build '
+            f'{builder_dir if os.path.isdir(builder_dir) else "<datasets/" + builder + ">"} '
+            f'--config={config or "<config>"} --manual_dir=<raw data> --data_dir={data_dir}')
     source = TfdsDataset(name, os.path.join(base, versions[-1]))
     for split in REQUIRED_SPLITS:
         if not source.num_examples(split):
@@ -143,6 +148,7 @@ def _resolve_tfds(dataset: str, data_dir: str) -> TfdsDataset:
 
 def resolve(dataset: str, data_dir: str = '') -> AbFolder | PairedFolders | TfdsDataset:
     """The data source `dataset` names; raises ConfigError with a one-line fix when unusable."""
+    dataset = os.path.expanduser(dataset)
     if not os.path.isdir(dataset):
         return _resolve_tfds(dataset, data_dir)
     paired = os.path.isdir(os.path.join(dataset, 'train', 'sketches'))

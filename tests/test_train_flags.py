@@ -42,7 +42,7 @@ def test_flagfiles_parse_into_valid_configs(parse):
     assert (zappos.image_size, zappos.learning_rate, zappos.beta_1, zappos.beta_2,
             zappos.l1_weight) == (256, 5e-5, 0.5, 0.999, 100)
     sample = parse('--flagfile=sample.flags')
-    assert sample.image_size == 128 and sample.dataset == 'datasets/sample'
+    assert sample.image_size == 128 and sample.dataset == str(REPO / 'datasets' / 'sample')
 
 
 def test_a_later_flag_overrides_the_flagfile(parse):
