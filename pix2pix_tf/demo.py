@@ -33,6 +33,7 @@ import time
 import cv2
 import numpy as np
 
+from pix2pix_tf import cli
 from pix2pix_tf import client
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import sketch as sketch_lib
@@ -265,6 +266,8 @@ def main(argv=None):
     parser.add_argument('--verbose', action='store_true', help='log every request')
     args = parser.parse_args(argv)
     try:
+        if not (args.backend or '').startswith(('http://', 'https://')):  # These need TF.
+            cli.import_tensorflow_quietly(args.verbose or 'TF_CPP_MIN_LOG_LEVEL' in os.environ)
         backend = client.make_backend(args.model, args.backend)
         server = make_server(backend, args.host, args.port, args.max_upload_mb, args.max_queue,
                              verbose=args.verbose)

@@ -160,6 +160,7 @@ def main(argv):
         if FLAGS.batch_size < 1:
             raise UsageError('--batch_size must be at least 1.')
         config = config_lib.read_workdir_config(FLAGS.workdir) if FLAGS.workdir else None
+        cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
         run(config)
     except (UsageError, config_lib.ConfigError, ValueError) as error:
         sys.exit(f'{program}: error: {error}')

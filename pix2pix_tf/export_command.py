@@ -80,6 +80,7 @@ def main(argv):
         'saved_models', model_name + ('' if FLAGS.format == 'saved_model' else
                                       f'_{FLAGS.format}'))
 
+    cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
     from pix2pix_tf import exports  # Imports TensorFlow: only once the flags are good.
     from pix2pix_tf import serving
 

@@ -28,6 +28,7 @@ import sys
 import cv2
 import numpy as np
 
+from pix2pix_tf import cli
 from pix2pix_tf import client
 from pix2pix_tf import sketch as sketch_lib
 from pix2pix_tf.client import PredictError
@@ -201,6 +202,8 @@ def main(argv=None):
         parser.error('--batch_size must be at least 1')
     try:
         expand_inputs(args.inputs)  # Fail on a typo before loading TensorFlow.
+        if not (args.server or '').startswith(('http://', 'https://')):  # These need TF.
+            cli.import_tensorflow_quietly('TF_CPP_MIN_LOG_LEVEL' in os.environ)
         chosen = client.make_backend(args.model, args.server, args.signature)
         written, skipped = run(args.inputs, chosen, args.output_dir, args.grid,
                                args.from_photo, args.batch_size)

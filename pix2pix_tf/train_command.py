@@ -102,6 +102,7 @@ def _main(argv, program):
                 sys.exit(f'{program}: error: {error}')
             workdir_lock.remove_stale_temporaries(FLAGS.workdir)
 
+        cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
         from pix2pix_tf import train_lib  # Imports TensorFlow: only once the flags are good.
 
         try:
