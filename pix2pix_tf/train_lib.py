@@ -7,6 +7,7 @@ temporary folder that is deleted, as TensorFlow's multi-worker guide does, becau
 need every worker.
 """
 
+import dataclasses
 import io
 import os
 import time
@@ -92,6 +93,25 @@ def _check_data(config: config_lib.Config, log) -> int:
     return total
 
 
+def _write_hparams(config: config_lib.Config, policy: str, workdir: str) -> None:
+    """The run's config in TensorBoard's HParams tab, next to its validation metrics.
+
+    Written once, at the workdir's root (TensorBoard's "session"); the metrics are the eval/
+    run's `metrics/*` scalars, so every run under one --logdir can be compared there.
+    """
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    values = {name: value for name, value in dataclasses.asdict(config).items()
+              if isinstance(value, (bool, int, float, str))}
+    values['precision_resolved'] = policy
+    metrics = [hparams_api.Metric(f'metrics/{name}', group='eval', display_name=name)
+               for name in evaluation.METRICS + evaluation.GAN_METRICS]
+    with tf.summary.create_file_writer(workdir).as_default():
+        hparams_api.hparams_config(hparams=[hparams_api.HParam(name) for name in values],
+                                   metrics=metrics)
+        hparams_api.hparams(values, trial_id=os.path.basename(os.path.normpath(workdir)))
+
+
 def _save(manager, state, step: int) -> None:
     """Saves a checkpoint, unless a variable is not finite (then the last good one stays latest).
 
@@ -158,6 +178,8 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
         return tf.summary.create_file_writer(os.path.join(workdir, name))
 
     train_writer, eval_writer = writer('train'), writer('eval')
+    if chief and step == 0:
+        _write_hparams(config, policy, workdir)
     eval_step = evaluation.make_eval_step(state.generator, config.inference_mode)
     feature_fn = None
     if config.inception_weights and chief:

@@ -1,4 +1,11 @@
+import json
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 
 import keras
 import numpy as np
@@ -100,3 +107,45 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(make_config, t
              for name in os.listdir(directory)}
     assert after == before
     assert checkpoints.checkpoint_path(workdir).endswith('ckpt-2')
+
+
+def test_runs_appear_in_tensorboards_hparams_tab(trained_workdir, tmp_path):
+    """TensorBoard itself (a server on 127.0.0.1) lists the run with its config and metrics."""
+    shutil.copytree(trained_workdir, tmp_path / 'logs' / 'sample')
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    tensorboard = os.path.join(os.path.dirname(sys.executable), 'tensorboard')
+    server = subprocess.Popen([tensorboard, f'--logdir={tmp_path / "logs"}', f'--port={port}',
+                               '--host=127.0.0.1'], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    request = json.dumps({
+        'experimentName': '', 'startIndex': 0, 'sliceSize': 10,
+        'allowedStatuses': ['STATUS_UNKNOWN', 'STATUS_SUCCESS', 'STATUS_FAILURE',
+                            'STATUS_RUNNING'],
+        'colParams': [{'metric': {'group': 'eval', 'tag': 'metrics/l1'}}]}).encode()
+    try:
+        deadline, groups = time.time() + 120, None
+        while time.time() < deadline:
+            try:
+                answer = urllib.request.urlopen(urllib.request.Request(
+                    f'http://127.0.0.1:{port}/data/plugin/hparams/session_groups', request,
+                    {'Content-Type': 'application/json', 'X-XSRF-Protected': '1'}), timeout=10)
+                groups = json.loads(answer.read())['sessionGroups']
+                if groups and groups[0]['sessions'][0]['metricValues']:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+    finally:
+        server.kill()
+        server.wait()
+    assert groups, 'TensorBoard listed no run in its HParams tab'
+    group = groups[0]
+    assert group['name'] == trained_workdir.name  # The trial id: the workdir's name.
+    assert group['sessions'][0]['name'] == 'sample'  # Where it lies under --logdir.
+    assert group['hparams']['image_size'] == 64 and group['hparams']['norm'] == 'batch'
+    assert group['hparams']['precision_resolved'] == 'float32'
+    metrics = {value['name']['tag']: value for value in group['sessions'][0]['metricValues']}
+    assert set(metrics) == {'metrics/l1', 'metrics/psnr', 'metrics/ssim'}
+    assert metrics['metrics/l1']['trainingStep'] == 3
