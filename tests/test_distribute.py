@@ -124,9 +124,11 @@ def test_two_workers_write_one_checkpoint_series_and_one_set_of_events(tmp_path)
         assert process.returncode == 0, stderr[-4000:]
     assert 'Done at step 3' in outputs[0][0]
     assert 'MultiWorkerMirroredStrategy, 2 replica(s), worker 0 of 2 (chief)' in outputs[0][0]
-    # train.lock: the chief's (workers without the chief role write nothing to the workdir).
-    assert sorted(os.listdir(workdir)) == ['checkpoints', 'config.json', 'eval', 'train',
-                                           'train.lock']
+    # train.lock and the HParams events at the root: the chief's (workers without the chief
+    # role write nothing to the workdir).
+    assert sorted(name for name in os.listdir(workdir) if not name.startswith('events.')) == [
+        'checkpoints', 'config.json', 'eval', 'train', 'train.lock']
+    assert len(glob.glob(str(workdir / 'events.out.tfevents.*'))) == 1
     assert (workdir / 'train.lock').read_text() == ''  # Released at the end.
     assert sorted(os.listdir(workdir / 'checkpoints')) == [
         'checkpoint', 'ckpt-2.data-00000-of-00001', 'ckpt-2.index',

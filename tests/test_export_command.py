@@ -146,7 +146,8 @@ def test_bad_input_gives_one_line_and_no_version(trained_workdir, tmp_path):
         'missing checkpoint step': (trained_workdir, ['--checkpoint_step=7'],
                                     'no checkpoint for step 7'),
         'unknown format': (trained_workdir, ['--format=onnx'],
-                           'flag --format=onnx: value should be one of <saved_model|tflite>'),
+                           'flag --format=onnx: value should be one of '
+                           '<saved_model|tflite|keras>'),
         'bad size limit': (trained_workdir, ['--max_sketch_size=0'],
                            '--max_sketch_size=0 must be 1 or more'),
     }

@@ -273,11 +273,13 @@ def test_session_loader_and_saved_model_cli_give_the_tf2_loader_pixels(
     assert_close(session_pixels, tf2_pixels.numpy())
     assert tf2_photos[1].shape == (100, 77, 3)
 
+    if mode == 'eval' and precision != 'float32':
+        return  # The session loader ran every cell above; the CLI, each precision and mode.
     np.save(tmp_path / 'sketch.npy', pixels)
     cli_pixels = saved_model_cli_run(path, 'predict_pixels', f'sketches={tmp_path}/sketch.npy',
                                      tmp_path / 'cli_pixels')
     assert_close(cli_pixels['photos'], tf2_pixels.numpy())
-    if mode == 'paper':  # serving_default through the CLI once per precision is enough.
+    if precision == 'float32' and mode == 'paper':  # serving_default through the CLI once.
         np.save(tmp_path / 'images.npy', np.array([encode(sketch, 'PNG')]))
         cli_pngs = saved_model_cli_run(path, 'serving_default',
                                        f'images={tmp_path}/images.npy', tmp_path / 'cli_pngs')
