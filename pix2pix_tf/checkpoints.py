@@ -7,6 +7,8 @@
                                    slots, and the loss scale under float16) and the dropout RNG
                                    state; the input position follows from the step
     <workdir>/train, <workdir>/eval TensorBoard event files
+    <workdir>/events.out.*         the run's config for TensorBoard's HParams tab (train_lib)
+    <workdir>/train.lock           who trains this workdir now (workdir_lock; empty when no one)
 
 A checkpoint is written by TensorFlow to new files and only then named in
 `checkpoints/checkpoint`, so an interrupted save leaves the previous checkpoint the latest one.
