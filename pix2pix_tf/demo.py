@@ -3,6 +3,7 @@
     python -m pix2pix_tf.demo --model saved_models/sample            # http://127.0.0.1:8000
     pix2pix-demo --model saved_models/sample/2 --port 9000
     pix2pix-demo --backend http://localhost:8501/v1/models/sample     # via TF Serving REST
+    pix2pix-demo --backend localhost:8500/sample                      # via TF Serving gRPC
 
 One page: a drawing canvas (pen, eraser, stroke width, undo, clear; mouse and touch), the
 generated photo beside it (updated shortly after each stroke), a download button, upload of a
