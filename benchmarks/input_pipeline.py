@@ -8,9 +8,17 @@ the training pipeline (`input_pipeline.train_dataset`: read records, decode, pai
 286 -> 256 crop and flip, batch 4) from those records and from the AB folder itself, and the
 training step on this machine at the `auto` precision. The pipeline must never be the
 bottleneck: the target is at least 10x the training step's images/s.
+
+It also times the real training loop (`train_lib.train_and_evaluate` on the AB folder: input
+pipeline, progress line, TensorBoard summaries every 10 steps) in its steady state: two fresh
+runs of --loop_steps and 4 x --loop_steps steps share every fixed cost (building, tracing, the
+final evaluation and checkpoint), so (3 x --loop_steps x batch) / (difference of their wall
+times) is the loop's images/s. The target: at least 95% of the training step's.
 """
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import sys
@@ -27,6 +35,7 @@ import tensorflow_datasets as tfds  # noqa: E402
 from pix2pix_tf import config as config_lib  # noqa: E402
 from pix2pix_tf import input_pipeline  # noqa: E402
 from pix2pix_tf import precision  # noqa: E402
+from pix2pix_tf import train_lib  # noqa: E402
 from sketch2photo import sketch2photo_dataset_builder  # noqa: E402
 import train_step  # noqa: E402
 
@@ -61,9 +70,24 @@ def examples_per_second(config, seconds: float) -> float:
     return batches * config.batch_size / (time.perf_counter() - started)
 
 
+def loop_images_per_second(folder: str, work: str, loop_steps: int) -> float:
+    """Steady-state images/s of train_and_evaluate (see the module docstring)."""
+    wall = {}
+    for steps in (loop_steps, 4 * loop_steps):
+        config = config_lib.Config(dataset=folder, batch_size=4, train_steps=steps, log_every=10,
+                                   eval_every=100000, sample_every=100000,
+                                   checkpoint_every=100000, eval_examples=4, num_samples=0)
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # The progress line still runs.
+            train_lib.train_and_evaluate(config, os.path.join(work, f'loop{steps}'))
+        wall[steps] = time.perf_counter() - started
+    return 3 * loop_steps * 4 / (wall[4 * loop_steps] - wall[loop_steps])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seconds', type=float, default=10.0)
+    parser.add_argument('--loop_steps', type=int, default=10)
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix='pipeline_bench_')
     try:
@@ -83,8 +107,10 @@ def main():
                               ('pipeline from the AB folder', folder)):
             config = config_lib.Config(dataset=dataset, data_dir=data_dir, batch_size=4)
             rows.append((name, examples_per_second(config, args.seconds)))
+        rows.append(('real training loop (AB folder, summaries every 10 steps, progress line)',
+                     loop_images_per_second(folder, work, args.loop_steps)))
         for name, rate in rows:
-            print(f'| {name} | {rate:.1f} | {rate / train_rate:.1f} |', flush=True)
+            print(f'| {name} | {rate:.2f} | {rate / train_rate:.2f} |', flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
