@@ -26,6 +26,7 @@ import urllib.request
 import cv2
 import numpy as np
 
+from pix2pix_tf import file_check
 from pix2pix_tf import sketch as sketch_lib
 
 SIGNATURES = ('serving_default', 'predict_pixels')
@@ -50,53 +51,15 @@ def resolve_model_dir(model: str) -> str:
     return os.path.join(model, str(versions[-1]))
 
 
-MODEL_FORMATS = ('JPEG', 'PNG', 'GIF', 'BMP')  # What the serving signature reads by header.
-
-
 class RejectedInput(PredictError):
     """The model (or this client, checking first) refused an input; the others can go on."""
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(height, width) from a JPEG's first start-of-frame marker."""
-    index = 2
-    while index + 9 <= len(data):
-        if data[index] != 0xFF:
-            return None
-        marker = data[index + 1]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return (int.from_bytes(data[index + 5:index + 7], 'big'),
-                    int.from_bytes(data[index + 7:index + 9], 'big'))
-        index += 2 + int.from_bytes(data[index + 2:index + 4], 'big')
-    return None
-
-
-def sniff(data: bytes) -> tuple[str, int, int] | None:
-    """(format, height, width) of an encoded JPEG/PNG/GIF/BMP from its header; None otherwise.
-
-    The Python twin of `pix2pix_tf.images.encoded_size` (which runs inside the signature): a
-    client refuses what the model would refuse without sending it.
-    """
-    if len(data) < 26:
-        return None
-    if data[:3] == b'\xff\xd8\xff':
-        size = _jpeg_size(data)
-        return ('JPEG', *size) if size else None
-    if data[:8] == b'\x89PNG\r\n\x1a\n':
-        return 'PNG', int.from_bytes(data[20:24], 'big'), int.from_bytes(data[16:20], 'big')
-    if data[:4] == b'GIF8':
-        return 'GIF', int.from_bytes(data[8:10], 'little'), int.from_bytes(data[6:8], 'little')
-    if data[:2] == b'BM':
-        height = abs(int.from_bytes(data[22:26], 'little', signed=True))
-        return 'BMP', height, int.from_bytes(data[18:22], 'little', signed=True)
-    return None
-
-
 def check_input(data: bytes, max_sketch_size: int | None = None) -> tuple[int, int]:
     """(height, width) of a sketch the model reads; RejectedInput (one line) otherwise."""
-    found = sniff(data)
+    found = file_check.sniff(data)
     if found is None:
-        raise RejectedInput(f'not a {"/".join(MODEL_FORMATS)} image')
+        raise RejectedInput(f'not a {"/".join(file_check.MODEL_FORMATS)} image')
     _, height, width = found
     if max_sketch_size and max(height, width) > max_sketch_size:
         raise RejectedInput(f'{width}x{height} pixels is larger than the model accepts '

@@ -37,6 +37,7 @@ import numpy as np
 from pix2pix_tf import cli
 from pix2pix_tf import client
 from pix2pix_tf import config as config_lib
+from pix2pix_tf import file_check
 from pix2pix_tf import sketch as sketch_lib
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_page.html')
@@ -89,7 +90,7 @@ class DemoApp:
 
     def _check_image(self, data: bytes) -> np.ndarray:
         limit = self.max_photo_size
-        found = client.sniff(data)
+        found = file_check.sniff(data)
         if found and max(found[1:]) > limit:
             raise DemoError(400, f'That image is {found[2]}x{found[1]} pixels; the limit is '
                                  f'{limit}x{limit}.')
@@ -101,7 +102,7 @@ class DemoApp:
         return image
 
     def predict(self, data: bytes) -> bytes:
-        if client.sniff(data) is None:  # Not a format the model reads (TIFF, PPM, text...).
+        if file_check.sniff(data) is None:  # Not a format the model reads (TIFF, PPM, text...).
             raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.')
         try:
             client.check_input(data, self.max_sketch_size)

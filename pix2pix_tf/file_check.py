@@ -6,7 +6,9 @@ A file is skipped, with its reason, when it
 - is an AB pair file whose width is not twice its height ("not an AB pair");
 - is smaller than MIN_SIDE pixels high or wide ("too small").
 
-Only headers are read (Pillow opens lazily), about 0.1 ms a file. A file whose header is
+`sniff` reads the size of an encoded image (bytes, not a file) from its header, as the served
+model does, so clients can refuse what it would refuse. Only headers are read (Pillow opens
+lazily), about 0.1 ms a file. A file whose header is
 sound but whose data is cut short still fails in decoding: training skips it there
 (`ignore_errors`), evaluation too, without a name. Results are cached per folder and
 modification time, so periodic evaluation does not re-read the headers.
@@ -75,3 +77,41 @@ def usable_pairs(sketches: list[str], photos: list[str]):
             if sketch in usable_sketch and photo in usable_photo]
     return [pair[0] for pair in kept], [pair[1] for pair in kept], (
         skipped_sketches + skipped_photos)
+
+
+MODEL_FORMATS = ('JPEG', 'PNG', 'GIF', 'BMP')  # What the serving signature reads by header.
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from a JPEG's first start-of-frame marker."""
+    index = 2
+    while index + 9 <= len(data):
+        if data[index] != 0xFF:
+            return None
+        marker = data[index + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (int.from_bytes(data[index + 5:index + 7], 'big'),
+                    int.from_bytes(data[index + 7:index + 9], 'big'))
+        index += 2 + int.from_bytes(data[index + 2:index + 4], 'big')
+    return None
+
+
+def sniff(data: bytes) -> tuple[str, int, int] | None:
+    """(format, height, width) of an encoded JPEG/PNG/GIF/BMP from its header; None otherwise.
+
+    The Python twin of `pix2pix_tf.images.encoded_size` (which runs inside the serving
+    signature): clients refuse what the model would refuse without sending it.
+    """
+    if len(data) < 26:
+        return None
+    if data[:3] == b'\xff\xd8\xff':
+        size = _jpeg_size(data)
+        return ('JPEG', *size) if size else None
+    if data[:8] == b'\x89PNG\r\n\x1a\n':
+        return 'PNG', int.from_bytes(data[20:24], 'big'), int.from_bytes(data[16:20], 'big')
+    if data[:4] == b'GIF8':
+        return 'GIF', int.from_bytes(data[8:10], 'little'), int.from_bytes(data[6:8], 'little')
+    if data[:2] == b'BM':
+        height = abs(int.from_bytes(data[22:26], 'little', signed=True))
+        return 'BMP', height, int.from_bytes(data[18:22], 'little', signed=True)
+    return None
