@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -37,21 +36,8 @@ import tensorflow as tf  # noqa: E402
 from pix2pix_tf import checkpoints  # noqa: E402
 from pix2pix_tf import models  # noqa: E402
 from pix2pix_tf import serving  # noqa: E402
-
-
-def timed(function, repeats: int) -> list[float]:
-    function()  # Warm-up (tracing, allocator).
-    function()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
-def percentile_ms(seconds, q):
-    return 1000 * float(np.percentile(seconds, q))
+from timing import percentile_ms  # noqa: E402
+from timing import timed  # noqa: E402
 
 
 # One request in a fresh process, loaded as TF Serving loads a model (session-based loader).

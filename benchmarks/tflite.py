@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -26,17 +25,13 @@ from pix2pix_tf import checkpoints  # noqa: E402
 from pix2pix_tf import models  # noqa: E402
 from pix2pix_tf import serving  # noqa: E402
 from pix2pix_tf import tflite_export  # noqa: E402
+from timing import percentile_ms  # noqa: E402
+from timing import timed  # noqa: E402
 
 
 def percentiles_ms(function, repeats: int) -> tuple[float, float]:
-    function()
-    function()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - started)
-    return 1000 * float(np.percentile(seconds, 50)), 1000 * float(np.percentile(seconds, 95))
+    seconds = timed(function, repeats)
+    return percentile_ms(seconds, 50), percentile_ms(seconds, 95)
 
 
 def main():
