@@ -33,9 +33,8 @@ sys.path.insert(0, REPO)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pix2pix_tf import checkpoints  # noqa: E402
-from pix2pix_tf import models  # noqa: E402
 from pix2pix_tf import serving  # noqa: E402
+from timing import generator_and_sketch  # noqa: E402
 from timing import percentile_ms  # noqa: E402
 from timing import timed  # noqa: E402
 
@@ -113,13 +112,7 @@ def main():
     parser.add_argument('--skip_latency', action='store_true',
                         help='only the request-cost-by-size table')
     args = parser.parse_args()
-    if args.workdir:
-        config, generator, _ = checkpoints.restore_generator(args.workdir)
-        size = config.image_size
-    else:
-        size, generator = 256, models.build_generator(256)
-    rng = np.random.default_rng(0)
-    sketch = np.where(rng.random([size, size]) < 0.03, 0, 255).astype(np.uint8)
+    size, generator, sketch = generator_and_sketch(args.workdir, lambda s: [s, s])
     png = tf.io.encode_png(sketch[..., None])
     pixels = tf.constant(sketch[None, :, :, None])
     direct_input = tf.constant(sketch[None, :, :, None] / 127.5 - 1, tf.float32)

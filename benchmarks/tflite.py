@@ -21,10 +21,9 @@ sys.path.insert(0, REPO)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pix2pix_tf import checkpoints  # noqa: E402
-from pix2pix_tf import models  # noqa: E402
 from pix2pix_tf import serving  # noqa: E402
 from pix2pix_tf import tflite_export  # noqa: E402
+from timing import generator_and_sketch  # noqa: E402
 from timing import percentile_ms  # noqa: E402
 from timing import timed  # noqa: E402
 
@@ -44,13 +43,7 @@ def main():
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         raise SystemExit('needs LiteRT: pip install ai-edge-litert') from None
-    if args.workdir:
-        config, generator, _ = checkpoints.restore_generator(args.workdir)
-        size = config.image_size
-    else:
-        size, generator = 256, models.build_generator(256)
-    rng = np.random.default_rng(0)
-    sketch = np.where(rng.random([1, size, size, 1]) < 0.03, 0, 255).astype(np.uint8)
+    size, generator, sketch = generator_and_sketch(args.workdir, lambda s: [1, s, s, 1])
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:
