@@ -4,8 +4,9 @@
                                    plus a "run" entry: the resolved precision, the strategy and
                                    the package versions of the latest start (Config ignores it)
     <workdir>/checkpoints/ckpt-N.* step N: step counter, both models, both optimizers (Adam
-                                   slots, and the loss scale under float16) and the dropout RNG
-                                   state; the input position follows from the step
+                                   slots, and the loss scale under float16), the dropout RNG
+                                   state and, with --ema_decay, the generator's moving average
+                                   (`ema_generator`); the input position follows from the step
     <workdir>/train, <workdir>/eval TensorBoard event files
     <workdir>/events.out.*         the run's config for TensorBoard's HParams tab (train_lib)
     <workdir>/train.lock           who trains this workdir now (workdir_lock; empty when no one)
@@ -14,6 +15,7 @@ A checkpoint is written by TensorFlow to new files and only then named in
 `checkpoints/checkpoint`, so an interrupted save leaves the previous checkpoint the latest one.
 """
 
+import dataclasses
 import json
 import os
 
@@ -28,6 +30,7 @@ CHECKPOINT_DIR = 'checkpoints'
 BEST_DIR = 'best'  # --keep_best: the best checkpoint by a validation metric, and best.json.
 
 
+EMA_KEY = 'ema_generator'  # The checkpoint entry of the generator's moving average.
 RUN_KEY = 'run'  # config.json entry that is not a Config field: how the latest start ran.
 
 
@@ -70,11 +73,18 @@ def make_checkpoint(state) -> tf.train.Checkpoint:
 
     The input pipeline needs no state of its own: its position is a function of the step.
     """
+    extra = {} if state.ema_generator is None else {EMA_KEY: state.ema_generator}
     return tf.train.Checkpoint(step=state.step, generator=state.generator,
                                discriminator=state.discriminator,
                                generator_optimizer=state.generator_optimizer,
                                discriminator_optimizer=state.discriminator_optimizer,
-                               dropout_states=dropout_states(state.generator))
+                               dropout_states=dropout_states(state.generator), **extra)
+
+
+def has_ema(path: str) -> bool:
+    """Whether the checkpoint at `path` holds a generator moving average."""
+    return any(name.startswith(EMA_KEY + '/')
+               for name, _ in tf.train.list_variables(path))
 
 
 def make_manager(state, workdir: str, keep_checkpoints: int) -> tf.train.CheckpointManager:
@@ -83,14 +93,19 @@ def make_manager(state, workdir: str, keep_checkpoints: int) -> tf.train.Checkpo
                                       max_to_keep=keep_checkpoints)
 
 
-def restore_latest(checkpoint: tf.train.Checkpoint, workdir: str) -> str | None:
-    """Restores the newest checkpoint of workdir/checkpoints, if any; returns its path.
+def restore_latest(state, workdir: str) -> str | None:
+    """Restores a TrainState from the newest checkpoint of workdir/checkpoints, if any;
+    returns its path.
 
-    Every worker of a multi-worker run restores the chief's series (the only one kept).
+    Every worker of a multi-worker run restores the chief's series (the only one kept). A
+    checkpoint written without --ema_decay restores into a state with an average: the average
+    is left for the caller to start.
     """
     path = tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
     if path:
-        checkpoint.restore(path).assert_existing_objects_matched()
+        if state.ema_generator is not None and not has_ema(path):
+            state = dataclasses.replace(state, ema_generator=None)
+        make_checkpoint(state).restore(path).assert_existing_objects_matched()
     return path
 
 
@@ -124,15 +139,23 @@ def checkpoint_path(workdir: str, step: int | None = None) -> str:
     return path
 
 
-def restore_generator(workdir: str, step: int | None = None):
+def restore_generator(workdir: str, step: int | None = None, use_ema: bool | None = None):
     """(Config, generator, checkpoint path): the generator alone, from a training workdir.
 
     Built from workdir/config.json under the float32 policy (checkpoint variables are float32
     under every training policy), with its dropout RNG state, from the latest checkpoint or
-    the one of `step`. Raises ConfigError when the workdir or checkpoint is missing.
+    the one of `step`. `use_ema` (default: whether the run was trained with --ema_decay)
+    restores the generator's moving average instead of its trained weights. Raises
+    ConfigError when the workdir or checkpoint is missing, or has no average to use.
     """
     config = config_lib.read_workdir_config(workdir)
     path = checkpoint_path(workdir, step)
+    if use_ema is None:
+        use_ema = bool(config.ema_decay)
+    if use_ema and not has_ema(path):
+        raise config_lib.ConfigError(
+            f'checkpoint {path} holds no generator moving average (trained without '
+            f'--ema_decay): score or export its trained weights instead.')
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy('float32')
     try:
@@ -140,7 +163,8 @@ def restore_generator(workdir: str, step: int | None = None):
                                            config.generator_filters, config.dropout_rate)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-    checkpoint = tf.train.Checkpoint(generator=generator,
+    # The average's dropout draws are the trained generator's (they are not averaged).
+    checkpoint = tf.train.Checkpoint(**{EMA_KEY if use_ema else 'generator': generator},
                                      dropout_states=dropout_states(generator))
     try:
         checkpoint.restore(path).expect_partial().assert_existing_objects_matched()

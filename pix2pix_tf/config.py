@@ -18,6 +18,7 @@ NORMS = ('batch', 'instance')
 INFERENCE_MODES = ('paper', 'eval')
 KEEP_BEST = ('none', 'l1', 'ssim', 'fid')
 STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
+UPDATE_ORDERS = ('simultaneous', 'alternating')
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 
 CONFIG_FILE = 'config.json'  # In every training workdir.
@@ -61,6 +62,9 @@ class Config:
         '0 = image_size * 286 / 256, the paper\'s jitter.')
     flip: bool = _field(True, 'Random horizontal flip of training pairs (sketch and photo '
                         'together).')
+    stroke_jitter: float = _field(
+        0.0, 'Probability that a training sketch\'s strokes are thickened (3x3 or 5x5) or '
+        'thinned, and, independently, that they get small breaks; 0 = off (images.py).')
     shuffle_buffer: int = _field(1000, 'Shuffle buffer of encoded TFDS training records (folders '
                                  'shuffle their whole file list).')
 
@@ -79,6 +83,13 @@ class Config:
     lr_decay_steps: int = _field(
         0, 'Decay the learning rate linearly to zero over the last this many steps (0 = constant; '
         'capped at --train_steps).')
+    update_order: str = _field(
+        'simultaneous', 'simultaneous = both nets updated from one forward pass (one tape); '
+        'alternating = the reference\'s D step, then G step with D run again.', UPDATE_ORDERS)
+    ema_decay: float = _field(
+        0.0, 'Keep an exponential moving average of the generator\'s weights and batch-norm '
+        'statistics with this decay (e.g. 0.999); evaluation, evaluate.py and export.py then '
+        'use it. 0 = off.')
 
     # Training loop.
     batch_size: int = _field(4, 'Global batch size.')
@@ -163,6 +174,13 @@ def _validate(config: Config) -> None:
              f'crop needs load_size >= image_size (or 0 for the default).')
     if config.keep_best == 'fid' and not config.inception_weights:
         fail('--keep_best=fid needs --inception_weights=<InceptionV3 .h5 file> to compute FID.')
+    if config.update_order == 'alternating' and config.jit_compile:
+        fail('--update_order=alternating cannot be combined with --jit_compile: its D update '
+             'sits between G\'s forward and backward pass; use --update_order=simultaneous.')
+    if not 0 <= config.ema_decay < 1:
+        fail(f'--ema_decay={config.ema_decay} must be in [0, 1) (0 = off; 0.999 is typical).')
+    if not 0 <= config.stroke_jitter <= 1:
+        fail(f'--stroke_jitter={config.stroke_jitter} must be a probability in [0, 1].')
     if config.sync_batch_norm and config.jit_compile:
         fail('--sync_batch_norm cannot be combined with --jit_compile: the cross-replica '
              'all-reduce of synchronized batch norm cannot run inside the XLA-compiled part.')

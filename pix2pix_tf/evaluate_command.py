@@ -52,10 +52,14 @@ flags.DEFINE_string('inception_weights', None, 'InceptionV3 no-top weights (.h5)
 flags.DEFINE_string('output_dir', None, 'Where the report goes (default: <workdir>/evaluation '
                     'or evaluation/<saved model>).')
 flags.DEFINE_integer('report_examples', 12, 'Examples shown in index.html.')
+flags.DEFINE_integer('thicken_strokes', 0, 'Dilate every sketch\'s dark strokes by a KxK square '
+                     'at the model\'s size before scoring (5 = a wide pen; 0 = as drawn).')
+flags.DEFINE_bool('raw_weights', False, 'A workdir trained with --ema_decay: score the trained '
+                  'generator instead of its moving average.')
 FLAG_NAMES = ('workdir', 'saved_model', 'checkpoint_step', 'all_checkpoints', 'dataset',
               'data_dir', 'split', 'pairs', 'exclude', 'sketches', 'photos', 'num_examples',
               'batch_size', 'inference_mode', 'inception_weights', 'output_dir',
-              'report_examples')
+              'report_examples', 'thicken_strokes', 'raw_weights')
 
 
 class UsageError(Exception):
@@ -115,8 +119,11 @@ def _data(config, image_size: int):
             _report_skipped(sources.usable(source, FLAGS.split)[1], dataset, True)
         records = lambda: input_pipeline.split_records(source, FLAGS.split)  # noqa: E731
         description = f'{dataset} ({FLAGS.split} split)'
+    if FLAGS.thicken_strokes > 1:
+        description += f', strokes thickened {FLAGS.thicken_strokes}x{FLAGS.thicken_strokes}'
     return (lambda: input_pipeline.pairs_dataset(*records(), image_size, FLAGS.batch_size,
-                                                 FLAGS.num_examples)), description
+                                                 FLAGS.num_examples, FLAGS.thicken_strokes)
+            ), description
 
 
 def _models(config):
@@ -138,11 +145,20 @@ def _models(config):
         steps = [FLAGS.checkpoint_step]
     models = []
     for step in steps:
-        _, generator, path = checkpoints.restore_generator(FLAGS.workdir, step)
+        _, generator, path = checkpoints.restore_generator(
+            FLAGS.workdir, step, use_ema=False if FLAGS.raw_weights else None)
         step = int(path.rsplit('-', 1)[1])
         models.append((f'step {step}', step, evaluation.make_eval_step(generator, mode),
                        config.image_size))
     return models, mode
+
+
+def _weights_used(config) -> str:
+    if not config:
+        return 'as exported'
+    if config.ema_decay and not FLAGS.raw_weights:
+        return f'moving average (ema_decay {config.ema_decay})'
+    return 'trained'
 
 
 def main(argv):
@@ -153,12 +169,17 @@ def main(argv):
             raise UsageError(f'unexpected arguments {" ".join(argv[1:])}.')
         if bool(FLAGS.workdir) == bool(FLAGS.saved_model):
             raise UsageError('pass exactly one of --workdir and --saved_model.')
+        if FLAGS.raw_weights and not FLAGS.workdir:
+            raise UsageError('--raw_weights needs --workdir (a SavedModel holds one set of '
+                             'weights).')
         if FLAGS.saved_model and not os.path.isfile(os.path.join(FLAGS.saved_model,
                                                                  'saved_model.pb')):
             raise UsageError(f'--saved_model={FLAGS.saved_model}: no saved_model.pb there (pass '
                              f'a version folder such as saved_models/sample/1).')
         if FLAGS.batch_size < 1:
             raise UsageError('--batch_size must be at least 1.')
+        if FLAGS.thicken_strokes < 0:
+            raise UsageError('--thicken_strokes must be 0 (off) or a size such as 3 or 5.')
         config = config_lib.read_workdir_config(FLAGS.workdir) if FLAGS.workdir else None
         cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
         run(config)
@@ -186,6 +207,9 @@ def run(config) -> None:
             os.path.abspath(FLAGS.saved_model))) or 'model'))
     writer = (tf.summary.create_file_writer(os.path.join(FLAGS.workdir, 'eval'))
               if FLAGS.workdir else None)
+    # Scores of other weights or other strokes get their own TensorBoard tags.
+    tag = 'evaluate' + ('_raw_weights' if FLAGS.raw_weights else '') + (
+        f'_strokes{FLAGS.thicken_strokes}' if FLAGS.thicken_strokes > 1 else '')
     rows, result, seconds, scored = [], None, 0.0, 0
     for index, (name, step, eval_step, _) in enumerate(models):
         started = time.perf_counter()
@@ -201,11 +225,12 @@ def run(config) -> None:
             with writer.as_default(step=step):
                 for key, value in result.metrics.items():
                     if key in evaluation.LOWER_IS_BETTER:
-                        tf.summary.scalar(f'evaluate/{key}', value)
+                        tf.summary.scalar(f'{tag}/{key}', value)
     if writer is not None:
         writer.flush()
     info = {'model': FLAGS.workdir or FLAGS.saved_model, 'data': description,
             'inference_mode': mode, 'image_size': image_size,
+            'weights': _weights_used(config),
             'fid_kid': 'InceptionV3 from ' + FLAGS.inception_weights if feature_fn else 'off',
             'images_per_second': round(scored / seconds, 2)}
     paths = report.write(output_dir, rows, result.examples, info)

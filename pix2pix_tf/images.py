@@ -40,6 +40,60 @@ def to_rgb(images: tf.Tensor) -> tf.Tensor:
     return images
 
 
+def thicken_strokes(sketch: tf.Tensor, size: int) -> tf.Tensor:
+    """Dark strokes on light paper, dilated by a size x size square (a min filter).
+
+    `sketch`: float [H, W, 1] or [N, H, W, 1], any range in which strokes are darker than the
+    paper. size 1 returns it unchanged. A person drawing with a wide pen makes such strokes.
+    """
+    if size <= 1:
+        return sketch
+    batched = sketch if sketch.shape.rank == 4 else sketch[tf.newaxis]
+    thick = -tf.nn.max_pool2d(-batched, size, 1, 'SAME')
+    return thick if sketch.shape.rank == 4 else thick[0]
+
+
+def thin_strokes(sketch: tf.Tensor) -> tf.Tensor:
+    """Dark strokes one pixel thinner (a 2x2 max filter: lines of one pixel may vanish)."""
+    batched = sketch if sketch.shape.rank == 4 else sketch[tf.newaxis]
+    thin = tf.nn.max_pool2d(batched, 2, 1, 'SAME')
+    return thin if sketch.shape.rank == 4 else thin[0]
+
+
+# Stroke jitter: which width change a jittered sketch gets (cumulative shares).
+_THICKEN_3, _THICKEN_5 = 0.4, 0.6  # Else thinned.
+_BREAK_CELL, _BREAK_SHARE = 8, 0.1  # Breaks: ~10% of 8x8-pixel cells erased to paper.
+
+
+def jitter_strokes(sketch: tf.Tensor, seed: tf.Tensor, probability: float) -> tf.Tensor:
+    """The training sketch augmentation of `--stroke_jitter` (stateless: same seed, same result).
+
+    With `probability`, the strokes get thicker (3x3 in 40% of those cases, 5x5 in 20%) or
+    thinner (40%); independently, with `probability`, about a tenth of the 8x8-pixel cells are
+    erased to paper, breaking lines as a quick drawing does.
+
+    Args:
+      sketch: float [S, S, 1] in [0, 255], dark strokes on white (S a multiple of 8).
+      seed: int [2] stateless seed.
+      probability: in [0, 1]; 0 returns the sketch unchanged.
+    """
+    if not probability:
+        return sketch
+    width_seed, break_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    draw = tf.random.stateless_uniform([3], seed=width_seed)
+    changed = tf.switch_case(
+        tf.cast(tf.searchsorted([_THICKEN_3, _THICKEN_5], draw[1:2], side='right')[0], tf.int32),
+        [lambda: thicken_strokes(sketch, 3), lambda: thicken_strokes(sketch, 5),
+         lambda: thin_strokes(sketch)])
+    sketch = tf.where(draw[0] < probability, changed, sketch)
+    size = tf.shape(sketch)[0]
+    cells = tf.random.stateless_uniform([size // _BREAK_CELL, size // _BREAK_CELL, 1],
+                                        seed=break_seed) < _BREAK_SHARE
+    erase = tf.repeat(tf.repeat(cells, _BREAK_CELL, axis=0), _BREAK_CELL, axis=1)
+    broken = tf.where(erase, tf.constant(255.0, sketch.dtype), sketch)
+    return tf.where(draw[2] < probability, broken, sketch)
+
+
 def sample_grid(sketch: tf.Tensor, generated_photo: tf.Tensor, photo: tf.Tensor) -> tf.Tensor:
     """One image with a row per example: sketch | generated photo | photo.
 

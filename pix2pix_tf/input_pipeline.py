@@ -9,6 +9,8 @@ run (which starts the stream at its step), and a run on any number of workers or
 exactly the examples of an uninterrupted single-device run. (TensorFlow 2.21 cannot checkpoint
 a tf.distribute iterator, so the position, not an iterator, is what resumes.)
 
+`--stroke_jitter` also thickens, thins or breaks the sketch's strokes (images.jitter_strokes).
+
 Evaluation: deterministic order, no jitter, resized to `image_size`.
 
 Nothing is cached in memory: the full UT-Zappos50K set decodes to about 19 GB.
@@ -161,12 +163,14 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1,
         records = records.unbatch()
     seed = config.seed
     load_size, image_size, flip = config.resolved_load_size, config.image_size, config.flip
+    stroke_jitter = config.stroke_jitter
 
     def load(position, record):
         sketch, photo = decode(record)
         element_seed = tf.stack([tf.cast(seed, tf.int64), position])
-        return _to_example(*paired_jitter(sketch, photo, load_size, image_size, flip,
-                                          element_seed))
+        sketch, photo = paired_jitter(sketch, photo, load_size, image_size, flip, element_seed)
+        stroke_seed = tf.random.experimental.stateless_fold_in(element_seed, 1)
+        return _to_example(images.jitter_strokes(sketch, stroke_seed, stroke_jitter), photo)
 
     dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # A corrupt file in a user's folder is logged and skipped instead of ending a long run.
@@ -204,14 +208,18 @@ def paired_file_records(sketch_files: list[str],
 
 
 def pairs_dataset(records: tf.data.Dataset, decode, image_size: int, batch_size: int,
-                  max_examples: int = 0) -> tf.data.Dataset:
-    """Records -> batches {'sketch', 'photo'} resized to image_size, in order, one pass."""
+                  max_examples: int = 0, thicken_strokes: int = 0) -> tf.data.Dataset:
+    """Records -> batches {'sketch', 'photo'} resized to image_size, in order, one pass.
+
+    `thicken_strokes` > 1 dilates each resized sketch's strokes by that square (a wide pen).
+    """
     if max_examples:
         records = records.take(max_examples)
 
     def load(record):
         sketch, photo = decode(record)
-        return _to_example(_resize(sketch, image_size), _resize(photo, image_size))
+        sketch = images.thicken_strokes(_resize(sketch, image_size), thicken_strokes)
+        return _to_example(sketch, _resize(photo, image_size))
 
     dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # A file whose header passed file_check but whose data is cut short: skipped, not fatal.

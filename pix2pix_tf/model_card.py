@@ -122,6 +122,8 @@ def build(config: config_lib.Config, workdir: str, checkpoint: str, step: int,
             'workdir': os.path.abspath(workdir),
             'checkpoint': os.path.abspath(checkpoint),
             'step': step,
+            'weights': ('generator moving average' if config.ema_decay
+                        else 'trained generator'),
             'precision': config.precision,
             'precision_resolved': run_info.get('precision'),
             'strategy': run_info.get('strategy'),

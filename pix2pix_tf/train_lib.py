@@ -162,7 +162,10 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
     # Only the chief reports progress; other workers would repeat it.
     bar = progress.Progress(config.train_steps, config.log_every,
                             stream=None if chief else io.StringIO())
-    restored = checkpoints.restore_latest(manager.checkpoint, workdir)  # The chief's series.
+    restored = checkpoints.restore_latest(state, workdir)  # The chief's series.
+    if state.ema_generator is not None and not (restored and checkpoints.has_ema(restored)):
+        # --ema_decay turned on for a new run, or for a run trained without it: start here.
+        train_step_lib.copy_weights(state.generator, state.ema_generator)
     step = int(state.step.numpy())
     skipped_files = _check_data(config, bar.log)
     num_workers, worker_index = distribute.worker_info(strategy)
@@ -180,7 +183,9 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
     train_writer, eval_writer = writer('train'), writer('eval')
     if chief and step == 0:
         _write_hparams(config, policy, workdir)
-    eval_step = evaluation.make_eval_step(state.generator, config.inference_mode)
+    # With --ema_decay, evaluation and samples show the average, as evaluate.py and export do.
+    shown = state.generator if state.ema_generator is None else state.ema_generator
+    eval_step = evaluation.make_eval_step(shown, config.inference_mode)
     feature_fn = None
     if config.inception_weights and chief:
         feature_fn = evaluation.make_feature_fn(

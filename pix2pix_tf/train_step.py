@@ -1,10 +1,14 @@
 """The pix2pix training step: state, learning-rate schedule, and one step on every replica.
 
-The step follows the TF pix2pix tutorial's single-tape form: one generator forward, the
-discriminator on the real and the generated pair, then both nets updated from the same forward
-pass (the PyTorch reference updates D first and runs D once more for G's loss; the single pass
-saves a third of the discriminator's work per step). Losses are averaged over the global batch,
-so the same code is correct under any tf.distribute strategy.
+Two update orders (`--update_order`):
+- simultaneous (the TF pix2pix tutorial's single-tape form): one generator forward, the
+  discriminator on the real and the generated pair, then both nets updated from the same
+  forward pass; D runs twice per step.
+- alternating (the PyTorch reference's): one generator forward, a D step on the real and the
+  detached generated pair, then G's step with the *updated* D run once more on the generated
+  pair; D runs three times per step.
+Losses are averaged over the global batch, so the same code is correct under any tf.distribute
+strategy. With `--ema_decay` the step also updates a moving average of the generator.
 """
 
 import dataclasses
@@ -28,6 +32,7 @@ class TrainState:
     discriminator: keras.Model
     generator_optimizer: keras.optimizers.Optimizer
     discriminator_optimizer: keras.optimizers.Optimizer
+    ema_generator: keras.Model | None = None  # With --ema_decay: the averaged generator.
 
 
 def learning_rate_at(step, config: config_lib.Config) -> tf.Tensor:
@@ -58,7 +63,40 @@ def create_state(config: config_lib.Config, policy: str) -> TrainState:
         # Built now, so a checkpoint restores the slots instead of deferring them.
         optimizer.build(model.trainable_variables)
         optimizers.append(optimizer)
-    return TrainState(step, generator, discriminator, *optimizers)
+    ema_generator = None
+    if config.ema_decay:
+        ema_generator = models.build_generator(config.image_size, config.norm,
+                                               config.generator_filters, config.dropout_rate,
+                                               config.sync_batch_norm)
+        copy_weights(generator, ema_generator)
+    return TrainState(step, generator, discriminator, *optimizers, ema_generator)
+
+
+def averaged_weights(generator: keras.Model, ema_generator: keras.Model) -> list:
+    """[(average, weight)]: every float weight of the generator (batch-norm moving statistics
+    included, so the average's eval mode uses statistics that match its weights) and its
+    average. The dropout RNG state is not a weight and is not averaged."""
+    pairs = list(zip(ema_generator.weights, generator.weights))
+    for average, weight in pairs:
+        if tuple(average.shape) != tuple(weight.shape):
+            raise ValueError(f'EMA generator does not match the generator at {weight.path}')
+    return pairs
+
+
+def copy_weights(generator: keras.Model, ema_generator: keras.Model) -> None:
+    """Starts the average at the generator's current weights."""
+    for average, weight in averaged_weights(generator, ema_generator):
+        average.assign(weight)
+
+
+def ema_decay_at(step, decay: float) -> tf.Tensor:
+    """The decay used after update `step` (1-based): min(decay, (1 + step) / (10 + step)).
+
+    The warm-up (as tf.train.ExponentialMovingAverage's num_updates) keeps the average from
+    dragging the random initial weights through a short run.
+    """
+    step = tf.cast(step, tf.float32)
+    return tf.minimum(tf.constant(decay, tf.float32), (1.0 + step) / (10.0 + step))
 
 
 def _skip_together(gradients: list) -> list:
@@ -99,6 +137,26 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         # runtime asserts, which XLA can only ignore noisily).
         return tf.reduce_sum(per_example) / config.batch_size
 
+    def scaled(loss, optimizer):
+        return optimizer.scale_loss(loss) if loss_scaled else loss
+
+    def metrics_of(gan_loss, l1_loss, total_loss, real_loss, fake_loss, real_logits,
+                   fake_logits):
+        return {
+            'generator/gan_loss': average(gan_loss),
+            'generator/l1_loss': average(l1_loss),
+            'generator/total_loss': average(total_loss),
+            'discriminator/real_loss': average(real_loss),
+            'discriminator/fake_loss': average(fake_loss),
+            'discriminator/real_accuracy': average(losses.real_accuracy(real_logits)),
+            'discriminator/fake_accuracy': average(losses.fake_accuracy(fake_logits)),
+        }
+
+    def agree(gradients):  # Under float16 with several replicas: skip a step everywhere.
+        if loss_scaled and strategy.num_replicas_in_sync > 1:
+            return _skip_together(gradients)
+        return gradients
+
     def compute_gradients(batch):
         sketch, photo = batch['sketch'], batch['photo']
         with tf.GradientTape(persistent=True) as tape:
@@ -110,42 +168,65 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             real_loss = losses.discriminator_real_loss(real_logits)
             fake_loss = losses.discriminator_fake_loss(fake_logits)
             total_loss = gan_loss + config.l1_weight * l1_loss  # Per example.
-            generator_loss = average(total_loss)
-            discriminator_loss = average(0.5 * (real_loss + fake_loss))
-            if loss_scaled:
-                generator_loss = generator_optimizer.scale_loss(generator_loss)
-                discriminator_loss = discriminator_optimizer.scale_loss(discriminator_loss)
+            generator_loss = scaled(average(total_loss), generator_optimizer)
+            discriminator_loss = scaled(average(0.5 * (real_loss + fake_loss)),
+                                        discriminator_optimizer)
         # Each net's gradient is taken w.r.t. its own variables only, so D's loss never pushes
         # G and G's loss never pushes D (no `trainable` toggling: that would switch BatchNorm).
         generator_gradients = tape.gradient(generator_loss, generator.trainable_variables)
         discriminator_gradients = tape.gradient(discriminator_loss,
                                                 discriminator.trainable_variables)
-        metrics = {
-            'generator/gan_loss': average(gan_loss),
-            'generator/l1_loss': average(l1_loss),
-            'generator/total_loss': average(total_loss),
-            'discriminator/real_loss': average(real_loss),
-            'discriminator/fake_loss': average(fake_loss),
-            'discriminator/real_accuracy': average(losses.real_accuracy(real_logits)),
-            'discriminator/fake_accuracy': average(losses.fake_accuracy(fake_logits)),
-        }
-        return generator_gradients, discriminator_gradients, metrics
+        return generator_gradients, discriminator_gradients, metrics_of(
+            gan_loss, l1_loss, total_loss, real_loss, fake_loss, real_logits, fake_logits)
 
     if config.jit_compile:
         # A nested tf.function, so XLA compiles just this part. (Not with synchronized batch
         # norm: its cross-replica all-reduce cannot run inside a nested function.)
         compute_gradients = tf.function(compute_gradients, jit_compile=True)
 
-    def replica_step(batch, stop):
+    def simultaneous_step(batch):
         generator_gradients, discriminator_gradients, metrics = compute_gradients(batch)
-        if loss_scaled and strategy.num_replicas_in_sync > 1:
-            generator_gradients = _skip_together(generator_gradients)
-            discriminator_gradients = _skip_together(discriminator_gradients)
-        generator_optimizer.apply(generator_gradients, generator.trainable_variables)
-        discriminator_optimizer.apply(discriminator_gradients, discriminator.trainable_variables)
-        return metrics, tf.identity(stop)  # A per-replica value, so it can be reduced.
+        generator_optimizer.apply(agree(generator_gradients), generator.trainable_variables)
+        discriminator_optimizer.apply(agree(discriminator_gradients),
+                                      discriminator.trainable_variables)
+        return metrics
+
+    def alternating_step(batch):
+        sketch, photo = batch['sketch'], batch['photo']
+        with tf.GradientTape() as generator_tape:
+            generated_photo = generator(sketch, training=True)
+        with tf.GradientTape() as discriminator_tape:
+            real_logits = discriminator([sketch, photo], training=True)
+            detached_logits = discriminator([sketch, tf.stop_gradient(generated_photo)],
+                                            training=True)
+            real_loss = losses.discriminator_real_loss(real_logits)
+            fake_loss = losses.discriminator_fake_loss(detached_logits)
+            discriminator_loss = scaled(average(0.5 * (real_loss + fake_loss)),
+                                        discriminator_optimizer)
+        discriminator_optimizer.apply(
+            agree(discriminator_tape.gradient(discriminator_loss,
+                                              discriminator.trainable_variables)),
+            discriminator.trainable_variables)
+        with generator_tape:  # Recording resumes: G's loss through the updated D.
+            fake_logits = discriminator([sketch, generated_photo], training=True)
+            gan_loss = losses.generator_gan_loss(fake_logits)
+            l1_loss = losses.l1_loss(photo, generated_photo)
+            total_loss = gan_loss + config.l1_weight * l1_loss
+            generator_loss = scaled(average(total_loss), generator_optimizer)
+        generator_optimizer.apply(
+            agree(generator_tape.gradient(generator_loss, generator.trainable_variables)),
+            generator.trainable_variables)
+        return metrics_of(gan_loss, l1_loss, total_loss, real_loss, fake_loss, real_logits,
+                          detached_logits)
+
+    update = alternating_step if config.update_order == 'alternating' else simultaneous_step
+
+    def replica_step(batch, stop):
+        return update(batch), tf.identity(stop)  # A per-replica value, so it can be reduced.
 
     local_replicas = distribute.replicas_per_worker(strategy)
+    ema_pairs = (averaged_weights(generator, state.ema_generator)
+                 if state.ema_generator is not None else [])
 
     @tf.function
     def train_step(iterator, stop):
@@ -164,6 +245,10 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             metrics['discriminator/loss_scale'] = tf.identity(
                 discriminator_optimizer.dynamic_scale)
         state.step.assign_add(1)
+        if ema_pairs:  # Cross-replica context: every copy of a mirrored average alike.
+            decay = ema_decay_at(state.step, config.ema_decay)
+            for average_weight, weight in ema_pairs:
+                average_weight.assign(decay * average_weight + (1.0 - decay) * weight)
         # Any worker asked to stop (SIGTERM) -> all stop after this same step.
         return metrics, strategy.reduce(tf.distribute.ReduceOp.SUM, stops, axis=None)
 

@@ -15,6 +15,12 @@ from pix2pix_tf import config as config_lib
     (dict(load_size=100, image_size=128), '--load_size=100 is smaller than --image_size=128'),
     (dict(batch_size=0), '--batch_size=0 must be at least 1'),
     (dict(beta_1=1.0), '--beta_1=1.0 must be in [0, 1)'),
+    (dict(ema_decay=1.0), '--ema_decay=1.0 must be in [0, 1)'),
+    (dict(stroke_jitter=1.5), '--stroke_jitter=1.5 must be a probability in [0, 1]'),
+    (dict(update_order='random'), '--update_order=random is not one of simultaneous, '
+                                  'alternating'),
+    (dict(update_order='alternating', jit_compile=True),
+     '--update_order=alternating cannot be combined with --jit_compile'),
 ])
 def test_bad_values_fail_with_one_line(overrides, message):
     with pytest.raises(config_lib.ConfigError) as error:

@@ -96,12 +96,32 @@ def test_evaluate_command_end_to_end_with_inception_plumbing(trained, tmp_path):
     assert set(scalars['evaluate/fid']) == {2, 4}
 
 
+def test_evaluate_command_scores_thickened_strokes_under_their_own_tags(trained, tmp_path):
+    workdir, _ = trained
+    out = tmp_path / 'thick'
+    result = subprocess.run(
+        [sys.executable, 'evaluate.py', f'--workdir={workdir}', f'--pairs={SAMPLE / "val"}',
+         '--num_examples=4', '--batch_size=4', '--thicken_strokes=5', '--raw_weights',
+         f'--output_dir={out}', '--report_examples=1'],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out / 'metrics.json') as file:
+        info = json.load(file)['info']
+    assert info['data'].endswith('strokes thickened 5x5') and info['weights'] == 'trained'
+    from events import read_events
+    assert set(read_events(str(workdir / 'eval'))['evaluate_raw_weights_strokes5/l1']) == {4}
+
+
 def test_evaluate_command_errors_are_one_line(tmp_path, trained):
     workdir, _ = trained
     for flags, message in ((['--workdir=' + str(workdir), '--saved_model=x'],
                             'pass exactly one of --workdir and --saved_model'),
                            (['--workdir=' + str(workdir), f'--pairs={tmp_path}/*.jpg'],
                             'no image files there'),
+                           ([f'--saved_model={tmp_path}', '--raw_weights'],
+                            '--raw_weights needs --workdir'),
+                           (['--workdir=' + str(workdir), '--thicken_strokes=-1'],
+                            '--thicken_strokes must be 0 (off) or a size'),
                            (['--workdir=' + str(workdir), f'--inception_weights={tmp_path}/x.h5'],
                             'no such file. FID and KID need InceptionV3 weights on disk')):
         result = subprocess.run([sys.executable, 'evaluate.py', *flags], cwd=REPO,

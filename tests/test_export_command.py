@@ -127,6 +127,7 @@ def test_export_command_fills_the_model_card(trained_workdir, tmp_path):
     assert training['step'] == 3
     assert training['checkpoint'] == str(trained_workdir / 'checkpoints' / 'ckpt-3')
     assert training['precision'] == 'float32' and training['precision_resolved'] == 'float32'
+    assert training['weights'] == 'trained generator'  # Trained without --ema_decay.
     assert card['model_name'] == trained_workdir.name  # export.py's default: the workdir's
     assert card['max_sketch_size'] == 2048
     validation = card['validation']  # Training evaluated at its last step, 3.

@@ -5,6 +5,8 @@ import tensorflow as tf
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import input_pipeline
 
+from conftest import SAMPLE
+
 
 def encoded_ab(height=32, width=64):
     """An AB PNG whose left half is black strokes on white and right half is pure red."""
@@ -110,3 +112,17 @@ def test_missing_or_empty_dataset_folder(tmp_path, make_config):
     (tmp_path / 'val').mkdir()
     with pytest.raises(config_lib.ConfigError, match='holds no'):
         input_pipeline.train_dataset(make_config(dataset=str(tmp_path)))
+
+
+def test_stroke_jitter_and_thickened_evaluation_darken_only_the_sketch(make_config):
+    plain = next(iter(input_pipeline.train_dataset(make_config(batch_size=8))))
+    jittered = next(iter(input_pipeline.train_dataset(make_config(batch_size=8,
+                                                                  stroke_jitter=1.0))))
+    # Same pairs, same crops: the photos are untouched, the sketches changed.
+    np.testing.assert_array_equal(plain['photo'], jittered['photo'])
+    assert not np.array_equal(plain['sketch'], jittered['sketch'])
+    records = input_pipeline.ab_file_records(sorted(str(p) for p in (SAMPLE / 'val').iterdir()))
+    thin = next(iter(input_pipeline.pairs_dataset(*records, 64, 4)))
+    thick = next(iter(input_pipeline.pairs_dataset(*records, 64, 4, thicken_strokes=5)))
+    np.testing.assert_array_equal(thin['photo'], thick['photo'])
+    assert float(tf.reduce_mean(thick['sketch'])) < float(tf.reduce_mean(thin['sketch'])) - 0.1
