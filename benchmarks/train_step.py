@@ -3,13 +3,17 @@
     python benchmarks/train_step.py                       # 256x256, batch 1 and 4,
                                                           # float32 / mixed_bfloat16, jit off/on
     python benchmarks/train_step.py --precisions=mixed_float16 --batch_sizes=16   # on a GPU
+    python benchmarks/train_step.py --image_size=128 --batch_sizes=4 --jit=off \
+        --precisions=mixed_bfloat16 --update_orders=simultaneous,alternating --ema_decay=0,0.999
 
 Times the real `train_lib` step (generator + discriminator forward, both backward passes, both
 Adam updates) on a fixed in-memory batch, so the input pipeline is not measured here (see
 benchmarks/input_pipeline.py). Each configuration is warmed up (tracing, XLA compilation) before
 timing. FLOPs count convolutions only: forward = 2 * MACs of every Conv2D / Conv2DTranspose;
-a step = 3 * (generator + 2 * discriminator) forward FLOPs (backward ~ 2x forward), about
-74 GFLOP per image at 256x256.
+a simultaneous step = 3 * (generator + 2 * discriminator) forward FLOPs (backward ~ 2x
+forward), about 74 GFLOP per image at 256x256; an alternating step (--update_order, the
+reference's order) runs the discriminator three times: 3 * (generator + 3 * discriminator).
+--ema_decay > 0 adds the generator's moving-average update to each step.
 """
 
 import argparse
@@ -45,21 +49,24 @@ def conv_flops(model: keras.Model) -> int:
     return total
 
 
-def step_flops(image_size: int) -> int:
+def step_flops(image_size: int, update_order: str = 'simultaneous') -> int:
     """Convolution FLOPs of one training step for one image."""
     generator = models.build_generator(image_size)
     discriminator = models.build_discriminator(image_size)
-    return 3 * (conv_flops(generator) + 2 * conv_flops(discriminator))
+    runs = 3 if update_order == 'alternating' else 2
+    return 3 * (conv_flops(generator) + runs * conv_flops(discriminator))
 
 
 def time_config(image_size: int, batch_size: int, policy: str, jit: bool,
-                seconds: float, min_steps: int) -> dict:
+                seconds: float, min_steps: int, update_order: str = 'simultaneous',
+                ema_decay: float = 0.0) -> dict:
     """Builds the models under `policy` and times training steps; returns ms/step etc."""
     keras.backend.clear_session()
     keras.mixed_precision.set_global_policy(policy)
     try:
         config = config_lib.Config(image_size=image_size, batch_size=batch_size, precision=policy,
-                                   jit_compile=jit)
+                                   jit_compile=jit, update_order=update_order,
+                                   ema_decay=ema_decay)
         state = train_step.create_state(config, policy)
         strategy = tf.distribute.get_strategy()
         step = train_step.make_train_step(state, config, strategy)
@@ -92,25 +99,37 @@ def main():
     parser.add_argument('--seconds', type=float, default=10.0,
                         help='time at least this long per configuration')
     parser.add_argument('--min_steps', type=int, default=3)
+    parser.add_argument('--update_orders', default='simultaneous',
+                        help='simultaneous, alternating or both, comma-separated')
+    parser.add_argument('--ema_decay', default='0', help='comma-separated; 0 = no EMA')
     args = parser.parse_args()
 
     devices = ', '.join(device.device_type for device in tf.config.list_physical_devices())
-    flops = step_flops(args.image_size)
+    orders = args.update_orders.split(',')
+    flops = {order: step_flops(args.image_size, order) for order in orders}
     print(f'pix2pix train step, {args.image_size}x{args.image_size}, devices: {devices}, '
           f'{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}')
-    print(f'convolution FLOPs per image per step: {flops / 1e9:.1f} GFLOP')
-    header = ('| precision | jit | batch | ms/step | images/s | GFLOP/s | steps timed |\n'
-              '|---|---|---|---|---|---|---|')
+    print('convolution FLOPs per image per step: ' + ', '.join(
+        f'{flops[order] / 1e9:.1f} GFLOP ({order})' for order in orders))
+    header = ('| update order | EMA | precision | jit | batch | ms/step | images/s | GFLOP/s | '
+              'steps timed |\n|---|---|---|---|---|---|---|---|---|')
     print(header, flush=True)
-    for policy in args.precisions.split(','):
-        for jit in args.jit.split(','):
-            for batch_size in map(int, args.batch_sizes.split(',')):
-                result = time_config(args.image_size, batch_size, policy, jit == 'on',
-                                     args.seconds, args.min_steps)
-                gflops = flops * result['images_per_second'] / 1e9
-                print(f'| {policy} | {jit} | {batch_size} | {result["ms_per_step"]:.0f} | '
-                      f'{result["images_per_second"]:.2f} | {gflops:.0f} | {result["steps"]} |',
-                      flush=True)
+    for order in orders:
+        for ema_decay in map(float, args.ema_decay.split(',')):
+            for policy in args.precisions.split(','):
+                for jit in args.jit.split(','):
+                    if jit == 'on' and order == 'alternating':
+                        print(f'| {order} | {ema_decay:g} | {policy} | on | - | (not supported: '
+                              f'--update_order=alternating runs without XLA) | | | |')
+                        continue
+                    for batch_size in map(int, args.batch_sizes.split(',')):
+                        result = time_config(args.image_size, batch_size, policy, jit == 'on',
+                                             args.seconds, args.min_steps, order, ema_decay)
+                        gflops = flops[order] * result['images_per_second'] / 1e9
+                        print(f'| {order} | {ema_decay:g} | {policy} | {jit} | {batch_size} | '
+                              f'{result["ms_per_step"]:.0f} | '
+                              f'{result["images_per_second"]:.2f} | {gflops:.0f} | '
+                              f'{result["steps"]} |', flush=True)
 
 
 if __name__ == '__main__':

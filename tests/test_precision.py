@@ -1,5 +1,7 @@
 import keras
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import precision
@@ -32,3 +34,24 @@ def test_float16_wraps_adam_in_a_loss_scale_optimizer():
     plain = precision.make_optimizer(1e-3, config, 'mixed_bfloat16')
     assert isinstance(plain, keras.optimizers.Adam)
     assert not precision.uses_loss_scaling(plain)
+
+
+def test_fused_adam_makes_keras_adams_updates(make_config):
+    """The fused kernel computes the reference's Adam rule, as Keras's Adam does."""
+    config = make_config(beta_1=0.5, beta_2=0.999)
+    results = []
+    for fused in (True, False):
+        weights = [keras.Variable(np.random.RandomState(i).randn(*shape).astype('float32'))
+                   for i, shape in enumerate([(4, 4, 8, 16), (16,)])]
+        optimizer = precision.make_optimizer(2e-3, config, 'float32', fused=fused)
+        optimizer.build(weights)
+        for step in range(3):
+            gradients = [tf.constant(np.random.RandomState(10 + step).randn(*w.shape),
+                                     tf.float32) for w in weights]
+            optimizer.apply(gradients, weights)
+        assert isinstance(optimizer, precision.FusedAdam) == fused
+        results.append([w.numpy() for w in weights] + [v.numpy() for v in optimizer.variables
+                                                       if v.shape != ()])
+    for fused_value, keras_value in zip(*results):
+        np.testing.assert_allclose(fused_value, keras_value, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(results[0][0], np.random.RandomState(0).randn(4, 4, 8, 16))

@@ -1,0 +1,150 @@
+"""Dev-set quality of training recipes: L1, PSNR, SSIM in both inference modes, thin and thick
+strokes, with and without the generator's moving average, and the wall-clock of each run.
+
+    python benchmarks/dev_split.py                   # once: runs/dev/{train,val} (999 + 100)
+    python benchmarks/quality.py                     # trains and scores the two recipes below
+    python benchmarks/quality.py --score name=runs/quality/cpu [...]   # score workdirs only
+    python benchmarks/quality.py --grid docs/dev_results.jpg --grid_from runs/quality/cpu
+
+Recipes (trained into runs/quality/<name> unless that workdir is finished):
+  reference   the PyTorch reference's short recipe run by pix2pix_tf: 128x128, batch 4, 1,400
+              steps, lr 2e-4 (constant, then linear to zero over the second half), no jitter
+  cpu         python train.py --flagfile=cpu.flags
+Scored on the 100 held-out dev pairs (runs/dev/val, the list in benchmarks/dev_set.txt), at the
+model's size, as drawn ("thin") and with strokes dilated 5x5 ("thick": a wide pen). L1 is shown
+in 0-1 units (mean |error| / 255, half of the [-1, 1] value evaluate.py prints) to compare with
+the pix2pix literature; PSNR and SSIM on uint8 pixels as evaluate.py. The dev split needs
+../shared (the maintainers' larger private sample); without it this script stops.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+DEV = os.path.join(REPO, 'runs', 'dev')
+RECIPES = {
+    'reference': ['--image_size=128', '--load_size=128', '--batch_size=4',
+                  '--learning_rate=2e-4', '--train_steps=1400', '--lr_decay_steps=700',
+                  '--log_every=100', '--eval_every=700', '--eval_examples=0',
+                  '--sample_every=1400', '--checkpoint_every=700', '--keep_checkpoints=2'],
+    'cpu': ['--flagfile=cpu.flags'],
+}
+THICK = 5
+
+
+def train(name: str, flags: list[str], workdir: str) -> float:
+    """Trains a recipe on the dev split's training pairs; returns the wall-clock seconds."""
+    started = time.perf_counter()
+    command = [sys.executable, 'train.py', *flags, f'--dataset={DEV}', f'--workdir={workdir}']
+    print('$ ' + ' '.join(command), flush=True)
+    subprocess.run(command, cwd=REPO, check=True)
+    seconds = time.perf_counter() - started
+    with open(os.path.join(workdir, 'wall_seconds.txt'), 'w') as file:
+        file.write(f'{seconds:.0f}\n')
+    return seconds
+
+
+def score(workdir: str) -> list[dict]:
+    """Rows {'weights', 'mode', 'strokes', 'l1', 'psnr', 'ssim'} for one trained workdir."""
+    import glob
+
+    from pix2pix_tf import checkpoints
+    from pix2pix_tf import evaluation
+    from pix2pix_tf import input_pipeline
+
+    files = sorted(glob.glob(os.path.join(DEV, 'val', '*.jpg')))
+    config = checkpoints.restore_generator(workdir)[0]
+    rows = []
+    for use_ema in ([True, False] if config.ema_decay else [False]):
+        _, generator, _ = checkpoints.restore_generator(workdir, use_ema=use_ema)
+        for mode in ('paper', 'eval'):
+            step = evaluation.make_eval_step(generator, mode)
+            for strokes, size in (('thin', 0), ('thick', THICK)):
+                dataset = input_pipeline.pairs_dataset(
+                    *input_pipeline.ab_file_records(files), config.image_size, 10,
+                    thicken_strokes=size)
+                metrics = evaluation.evaluate(step, dataset).metrics
+                rows.append({'weights': 'EMA' if use_ema else 'trained', 'mode': mode,
+                             'strokes': strokes, 'l1': metrics['l1'] / 2,
+                             'psnr': metrics['psnr'], 'ssim': metrics['ssim']})
+    return rows
+
+
+def grid(workdir: str, path: str, count: int) -> None:
+    """A JPEG of dev pairs: sketch | generated (export's default mode) | real photo, per row."""
+    import glob
+
+    import cv2
+    import numpy as np
+
+    from pix2pix_tf import checkpoints
+    from pix2pix_tf import evaluation
+    from pix2pix_tf import input_pipeline
+
+    config, generator, _ = checkpoints.restore_generator(workdir)
+    files = sorted(glob.glob(os.path.join(DEV, 'val', '*.jpg')))[::max(1, 100 // count)][:count]
+    dataset = input_pipeline.pairs_dataset(*input_pipeline.ab_file_records(files),
+                                           config.image_size, count)
+    result = evaluation.evaluate(evaluation.make_eval_step(generator, config.inference_mode),
+                                 dataset, keep_examples=count)
+    rows = [np.concatenate([np.repeat(result.examples['sketch'][i], 3, -1),
+                            result.examples['generated'][i], result.examples['photo'][i]], 1)
+            for i in range(count)]
+    half = (count + 1) // 2  # Two columns of rows.
+    left, right = rows[:half], rows[half:] + [np.full_like(rows[0], 255)] * (2 * half - count)
+    image = np.concatenate([np.concatenate(left, 0), np.full([half * rows[0].shape[0], 8, 3],
+                                                             255, np.uint8),
+                            np.concatenate(right, 0)], 1)
+    cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    print(f'{path}: {count} dev pairs, sketch | {config.inference_mode}-mode output | photo')
+
+
+def table(results: dict) -> str:
+    lines = ['| recipe | weights | inference mode | strokes | L1 (0-1) | PSNR (dB) | SSIM | '
+             'wall-clock |', '|---|---|---|---|---|---|---|---|']
+    for name, (rows, seconds) in results.items():
+        for row in rows:
+            wall = f'{seconds / 60:.1f} min' if seconds else '-'
+            lines.append(f'| {name} | {row["weights"]} | {row["mode"]} | {row["strokes"]} | '
+                         f'{row["l1"]:.4f} | {row["psnr"]:.2f} | {row["ssim"]:.4f} | {wall} |')
+    return '\n'.join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--recipes', default='reference,cpu')
+    parser.add_argument('--score', nargs='*', default=[],
+                        help='name=workdir pairs to score instead of training the recipes')
+    parser.add_argument('--grid', help='write a grid JPEG of dev results here')
+    parser.add_argument('--grid_from', help='the workdir the grid shows')
+    parser.add_argument('--grid_count', type=int, default=12)
+    args = parser.parse_args()
+    if not os.path.isdir(os.path.join(DEV, 'val')):
+        sys.exit('quality.py: error: runs/dev not found; run python benchmarks/dev_split.py '
+                 'first (it needs ../shared/data/realshoes).')
+    if args.grid:
+        grid(args.grid_from, args.grid, args.grid_count)
+        return
+    workdirs = dict(item.split('=', 1) for item in args.score)
+    seconds = {}
+    if not workdirs:
+        for name in args.recipes.split(','):
+            workdir = os.path.join(REPO, 'runs', 'quality', name)
+            if not os.path.isfile(os.path.join(workdir, 'wall_seconds.txt')):
+                train(name, RECIPES[name], workdir)
+            workdirs[name] = workdir
+    for name, workdir in workdirs.items():
+        path = os.path.join(workdir, 'wall_seconds.txt')
+        seconds[name] = float(open(path).read()) if os.path.isfile(path) else 0.0
+    results = {name: (score(workdir), seconds[name]) for name, workdir in workdirs.items()}
+    print(f'\n{len(os.listdir(os.path.join(DEV, "val")))} dev pairs (benchmarks/dev_set.txt); '
+          f'thick = strokes dilated {THICK}x{THICK}\n')
+    print(table(results))
+
+
+if __name__ == '__main__':
+    main()
