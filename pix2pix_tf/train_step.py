@@ -49,8 +49,11 @@ def learning_rate_at(step, config: config_lib.Config) -> tf.Tensor:
     return learning_rate * tf.clip_by_value(remaining / decay_steps, 0.0, 1.0)
 
 
-def create_state(config: config_lib.Config, policy: str) -> TrainState:
-    """Models and built optimizers (call under the strategy's scope and the dtype policy)."""
+def create_state(config: config_lib.Config, policy: str, fused_adam: bool = True) -> TrainState:
+    """Models and built optimizers (call under the strategy's scope and the dtype policy).
+
+    `fused_adam=False` uses Keras's own Adam instead of precision.FusedAdam (benchmarks).
+    """
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
     generator, discriminator = models.build_models(config)
 
@@ -59,7 +62,7 @@ def create_state(config: config_lib.Config, policy: str) -> TrainState:
 
     optimizers = []
     for model in (generator, discriminator):
-        optimizer = precision.make_optimizer(learning_rate, config, policy)
+        optimizer = precision.make_optimizer(learning_rate, config, policy, fused_adam)
         # Built now, so a checkpoint restores the slots instead of deferring them.
         optimizer.build(model.trainable_variables)
         optimizers.append(optimizer)
@@ -87,6 +90,21 @@ def copy_weights(generator: keras.Model, ema_generator: keras.Model) -> None:
     """Starts the average at the generator's current weights."""
     for average, weight in averaged_weights(generator, ema_generator):
         average.assign(weight)
+
+
+def update_average(average, weight, decay) -> None:
+    """average = decay * average + (1 - decay) * weight, in two passes over memory.
+
+    Written as average -= (1 - decay) * (average - weight) with the fused gradient-descent
+    kernel; mirrored (several-device) variables take the plain assign, which updates every copy.
+    """
+    average = average.value if isinstance(average, keras.Variable) else average
+    weight = weight.value if isinstance(weight, keras.Variable) else weight
+    if isinstance(average, tf.distribute.DistributedValues):
+        average.assign(decay * average + (1.0 - decay) * weight)
+        return
+    tf.raw_ops.ResourceApplyGradientDescent(var=average.handle, alpha=1.0 - decay,
+                                            delta=average - weight)
 
 
 def ema_decay_at(step, decay: float) -> tf.Tensor:
@@ -248,7 +266,7 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         if ema_pairs:  # Cross-replica context: every copy of a mirrored average alike.
             decay = ema_decay_at(state.step, config.ema_decay)
             for average_weight, weight in ema_pairs:
-                average_weight.assign(decay * average_weight + (1.0 - decay) * weight)
+                update_average(average_weight, weight, decay)
         # Any worker asked to stop (SIGTERM) -> all stop after this same step.
         return metrics, strategy.reduce(tf.distribute.ReduceOp.SUM, stops, axis=None)
 

@@ -59,7 +59,10 @@ def test_two_replicas_match_one_device_and_resume_across_replica_counts(tmp_path
     # differences wherever the two are equal, and Adam turns even a tiny gradient into a full
     # +-lr step, so with L1 on two correct runs drift apart by up to 8e-4 in 3 steps (measured);
     # the GAN losses alone are smooth and the runs agree to 1e-5.
-    common = dict(TINY, norm='instance', dropout_rate=0.0, batch_size=2, l1_weight=0.0)
+    # The generator's moving average (--ema_decay) must match too: on two replicas it is
+    # updated in cross-replica context, every copy alike.
+    common = dict(TINY, norm='instance', dropout_rate=0.0, batch_size=2, l1_weight=0.0,
+                  ema_decay=0.5)
     one, two, mixed = (str(tmp_path / name) for name in ('one', 'two', 'mixed'))
     output = run_mirrored([
         (one, dict(common, strategy='one_device', train_steps=3)),
@@ -73,6 +76,7 @@ def test_two_replicas_match_one_device_and_resume_across_replica_counts(tmp_path
     assert f'Resuming from {mixed}/checkpoints/ckpt-2 at step 2' in output
     reference = weights(one)
     assert len(reference) > 10
+    assert any(name.startswith('ema_generator/') for name in reference)
     for other in (two, mixed):
         got = weights(other)
         assert got.keys() == reference.keys()
@@ -81,10 +85,12 @@ def test_two_replicas_match_one_device_and_resume_across_replica_counts(tmp_path
 
 
 def test_mixed_float16_and_batch_norm_under_mirrored(tmp_path):
-    # The float16 loss scale per replica, and synchronized batch norm, train without error.
+    # The float16 loss scale per replica, synchronized batch norm and the reference's update
+    # order (D's update between G's forward and backward pass) train without error.
     output = run_mirrored([
         (str(tmp_path / 'f16'), dict(TINY, strategy='mirrored', precision='mixed_float16',
-                                     batch_size=2, train_steps=2, sync_batch_norm=True)),
+                                     batch_size=2, train_steps=2, sync_batch_norm=True,
+                                     update_order='alternating')),
     ])
     assert 'RESULT 2' in output and 'precision mixed_float16' in output
     reader = tf.train.load_checkpoint(str(tmp_path / 'f16' / 'checkpoints'))
