@@ -21,7 +21,9 @@ alternating frameworks and repeated --rounds times; the table keeps each cell's 
 The machine's matmul peak (TensorFlow, 4096x4096, float32 and bfloat16) is measured in the same
 run, and GFLOP/s counts convolution FLOPs as benchmarks/train_step.py does (74.1 GFLOP per image
 and step at 256x256 for pix2pix_tf's single-tape step; the reference runs D three times instead
-of twice, so its step does 3 x (G + 3 D) forward FLOPs).
+of twice, so its step does 3 x (G + 3 D) forward FLOPs). pix2pix_tf is timed in both of its
+update orders (--update_orders): `simultaneous` (the single-tape step) and `alternating` (the
+reference's order, the same work as the reference).
 """
 
 import argparse
@@ -135,15 +137,16 @@ TF_CELL = textwrap.dedent('''
     import train_step as bench
     batch, precision, seconds = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     policy = 'mixed_bfloat16' if precision == 'bfloat16' else 'float32'
-    result = bench.time_config(256, batch, policy, False, seconds, 3)
+    result = bench.time_config(256, batch, policy, False, seconds, 3, sys.argv[5])
     result['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 ''')
 
 
-def run_cell(python: str, script: str, batch: int, precision: str, seconds: float) -> dict:
-    result = subprocess.run([python, '-c', script, str(batch), precision, str(seconds), REPO],
-                            capture_output=True, text=True, timeout=1800)
+def run_cell(python: str, script: str, batch: int, precision: str, seconds: float,
+             update_order: str = 'simultaneous') -> dict:
+    result = subprocess.run([python, '-c', script, str(batch), precision, str(seconds), REPO,
+                             update_order], capture_output=True, text=True, timeout=1800)
     if result.returncode:
         raise SystemExit(f'a benchmark cell failed:\n{result.stderr[-3000:]}')
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -179,6 +182,8 @@ def main():
     parser.add_argument('--precisions', default='float32,bfloat16')
     parser.add_argument('--seconds', type=float, default=20.0, help='timing per cell and round')
     parser.add_argument('--rounds', type=int, default=2, help='alternations of the two sides')
+    parser.add_argument('--update_orders', default='simultaneous,alternating',
+                        help="pix2pix_tf's update orders to time (--update_order)")
     args = parser.parse_args()
     probe = subprocess.run([args.torch_python, '-c', 'import torch'], capture_output=True)
     if probe.returncode:
@@ -188,41 +193,45 @@ def main():
     sys.path.insert(0, REPO)
     import train_step as bench
 
-    tf_flops = bench.step_flops(256)  # 3 x (G + 2 D) per image.
-    generator = bench.models.build_generator(256)
-    discriminator = bench.models.build_discriminator(256)
-    reference_flops = 3 * (bench.conv_flops(generator) + 3 * bench.conv_flops(discriminator))
+    orders = args.update_orders.split(',')
+    tf_flops = {order: bench.step_flops(256, order) for order in orders}
+    reference_flops = bench.step_flops(256, 'alternating')  # The reference's order: 3 D runs.
     peaks = {'float32': matmul_peak('float32'), 'bfloat16': matmul_peak('bfloat16')}
     cells = {}
     for _ in range(args.rounds):
         for precision in args.precisions.split(','):
             for batch in map(int, args.batch_sizes.split(',')):
-                for side, python, script in (('torch', args.torch_python, TORCH_CELL),
-                                             ('tf', sys.executable, TF_CELL)):
+                sides = [('torch', args.torch_python, TORCH_CELL, '')] + [
+                    (order, sys.executable, TF_CELL, order) for order in orders]
+                for side, python, script, order in sides:
                     cells.setdefault((precision, batch, side), []).append(
-                        run_cell(python, script, batch, precision, args.seconds))
+                        run_cell(python, script, batch, precision, args.seconds, order))
     torch_version = next((r[0]['torch'] for k, r in cells.items() if k[2] == 'torch'), '?')
     print(f'\n256x256, {os.cpu_count()} CPU cores, TensorFlow {bench.tf.__version__} / Keras '
           f'{bench.keras.__version__} vs PyTorch {torch_version}, jit off, median of '
           f'{args.rounds} alternating rounds of >= {args.seconds:.0f} s per cell')
     print(f'matmul peak (TF 4096x4096): float32 {peaks["float32"]:.0f} GFLOP/s, bfloat16 '
-          f'{peaks["bfloat16"]:.0f} GFLOP/s; conv FLOPs per image and step: pix2pix_tf '
-          f'{tf_flops / 1e9:.1f} G, reference {reference_flops / 1e9:.1f} G')
-    print('| precision | batch | PyTorch reference ms | pix2pix_tf ms | speed-up | reference '
-          'GFLOP/s | pix2pix_tf GFLOP/s (% of peak) | peak RSS MB (ref / tf) |\n'
-          '|---|---|---|---|---|---|---|---|')
+          f'{peaks["bfloat16"]:.0f} GFLOP/s; conv FLOPs per image and step: reference '
+          f'{reference_flops / 1e9:.1f} G, pix2pix_tf ' + ', '.join(
+              f'{order} {flops / 1e9:.1f} G' for order, flops in tf_flops.items()))
+    print('| precision | batch | PyTorch reference ms | reference GFLOP/s | ' + ' | '.join(
+        f'pix2pix_tf {order} ms | speed-up | GFLOP/s (% of peak)' for order in orders) +
+        ' | peak RSS MB (reference / ' + ' / '.join(orders) + ') |')
+    print('|---|---|---|---|' + '---|---|---|' * len(orders) + '---|')
     for precision in args.precisions.split(','):
         for batch in map(int, args.batch_sizes.split(',')):
             torch_ms = median([r['ms_per_step'] for r in cells[(precision, batch, 'torch')]])
-            tf_ms = median([r['ms_per_step'] for r in cells[(precision, batch, 'tf')]])
-            torch_rss = max(r['peak_rss_mb'] for r in cells[(precision, batch, 'torch')])
-            tf_rss = max(r['peak_rss_mb'] for r in cells[(precision, batch, 'tf')])
-            tf_gflops = tf_flops * batch / tf_ms / 1e6
-            print(f'| {precision} | {batch} | {torch_ms:.0f} | {tf_ms:.0f} | '
-                  f'{torch_ms / tf_ms:.2f}x | {reference_flops * batch / torch_ms / 1e6:.0f} | '
-                  f'{tf_gflops:.0f} ({100 * tf_gflops / peaks[precision]:.0f}%) | '
-                  f'{torch_rss:.0f} / {tf_rss:.0f} |', flush=True)
-
+            row = [precision, str(batch), f'{torch_ms:.0f}',
+                   f'{reference_flops * batch / torch_ms / 1e6:.0f}']
+            rss = [max(r['peak_rss_mb'] for r in cells[(precision, batch, 'torch')])]
+            for order in orders:
+                tf_ms = median([r['ms_per_step'] for r in cells[(precision, batch, order)]])
+                gflops = tf_flops[order] * batch / tf_ms / 1e6
+                row += [f'{tf_ms:.0f}', f'{torch_ms / tf_ms:.2f}x',
+                        f'{gflops:.0f} ({100 * gflops / peaks[precision]:.0f}%)']
+                rss.append(max(r['peak_rss_mb'] for r in cells[(precision, batch, order)]))
+            print('| ' + ' | '.join(row) + ' | ' + ' / '.join(f'{v:.0f}' for v in rss) + ' |',
+                  flush=True)
 
 if __name__ == '__main__':
     main()
