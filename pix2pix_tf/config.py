@@ -64,7 +64,7 @@ class Config:
                         'together).')
     stroke_jitter: float = _field(
         0.0, 'Probability that a training sketch\'s strokes are thickened (3x3 or 5x5) or '
-        'thinned, and, independently, that they get small breaks; 0 = off (images.py).')
+        'thinned, and (half as often, independently) that they get small breaks; 0 = off.')
     shuffle_buffer: int = _field(1000, 'Shuffle buffer of encoded TFDS training records (folders '
                                  'shuffle their whole file list).')
 

@@ -69,8 +69,8 @@ def jitter_strokes(sketch: tf.Tensor, seed: tf.Tensor, probability: float) -> tf
     """The training sketch augmentation of `--stroke_jitter` (stateless: same seed, same result).
 
     With `probability`, the strokes get thicker (3x3 in 40% of those cases, 5x5 in 20%) or
-    thinner (40%); independently, with `probability`, about a tenth of the 8x8-pixel cells are
-    erased to paper, breaking lines as a quick drawing does.
+    thinner (40%); independently, with half that probability, about a tenth of the 8x8-pixel
+    cells are erased to paper, breaking lines as a quick drawing does.
 
     Args:
       sketch: float [S, S, 1] in [0, 255], dark strokes on white (S a multiple of 8).
@@ -91,7 +91,7 @@ def jitter_strokes(sketch: tf.Tensor, seed: tf.Tensor, probability: float) -> tf
                                         seed=break_seed) < _BREAK_SHARE
     erase = tf.repeat(tf.repeat(cells, _BREAK_CELL, axis=0), _BREAK_CELL, axis=1)
     broken = tf.where(erase, tf.constant(255.0, sketch.dtype), sketch)
-    return tf.where(draw[2] < probability, broken, sketch)
+    return tf.where(draw[2] < probability / 2, broken, sketch)
 
 
 def sample_grid(sketch: tf.Tensor, generated_photo: tf.Tensor, photo: tf.Tensor) -> tf.Tensor:

@@ -43,6 +43,9 @@ def test_flagfiles_parse_into_valid_configs(parse):
             zappos.l1_weight) == (256, 5e-5, 0.5, 0.999, 100)
     sample = parse('--flagfile=sample.flags')
     assert sample.image_size == 128 and sample.dataset == str(REPO / 'datasets' / 'sample')
+    cpu = parse('--flagfile=cpu.flags', f'--dataset={REPO / "datasets" / "sample"}')
+    assert (cpu.image_size, cpu.update_order) == (128, 'simultaneous')
+    assert cpu.ema_decay > 0 and cpu.stroke_jitter > 0
 
 
 def test_a_later_flag_overrides_the_flagfile(parse):
