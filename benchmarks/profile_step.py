@@ -28,6 +28,7 @@ import argparse
 import collections
 import glob
 import os
+import re
 import shutil
 import sys
 import time
@@ -63,7 +64,7 @@ def kind_of(name: str, op_type: str) -> str:
         return 'optimizer'
     if op_type in CONV_TYPES or 'conv' in op_type.lower():
         return 'transposed conv' if 'decoder_' in name and '_conv' in name else 'conv'
-    if 'batchnorm' in op_type.lower():
+    if 'batchnorm' in op_type.lower() or '_norm' in name:
         return 'batch norm'
     if op_type == 'Cast':
         return 'casts'
@@ -79,12 +80,13 @@ def kind_of(name: str, op_type: str) -> str:
 
 def layer_of(name: str) -> str | None:
     """'generator/encoder_3_conv' from an op name, for the layers that do the heavy work."""
-    parts = name.split(':')[0].split('/')
+    # Scopes carry a suffix per call ('discriminator_1/block_2_conv_1'): dropped.
+    parts = [re.sub(r'_\d+$', '', part) for part in name.split(':')[0].split('/')]
     for index, part in enumerate(parts):
-        if part.startswith(('generator', 'discriminator')) and index + 1 < len(parts):
+        if part in ('generator', 'discriminator') and index + 1 < len(parts):
             layer = parts[index + 1]
             if layer.endswith(('_conv', '_norm')):
-                return f'{part.split("_")[0]}/{layer}'
+                return f'{part}/{layer}'
     return None
 
 
