@@ -24,8 +24,9 @@ def load_generator(path: str, step: int | None = None) -> keras.Model:
     """A trained generator (float32 Keras model) from a training workdir or a `.keras` file.
 
     Args:
-      path: a training workdir (its latest checkpoint, or the one of `step`), a `.keras` file
-        written by `export.py --format=keras`, or a folder holding `generator.keras`.
+      path: a training workdir (its latest checkpoint, or the one of `step`; the generator's
+        moving average when it was trained with --ema_decay, as export.py uses), a `.keras`
+        file written by `export.py --format=keras`, or a folder holding `generator.keras`.
       step: with a workdir, the checkpoint step to load (default: the latest).
 
     Returns:

@@ -4,7 +4,8 @@ TF Serving ignores `assets.extra/`; the file travels with the model wherever the
 is copied. It records (see README, "Model card"):
 
 - `model`: image size, inference mode, the sketch size limit, the signatures;
-- `training`: workdir, checkpoint and its step, configured and resolved precision and strategy;
+- `training`: workdir, checkpoint and its step, which weights (trained or moving average),
+  configured and resolved precision and strategy;
 - `data`: the training data's name, location, origin and terms of use (UT-Zappos50K and
   edges2shoes are academic, non-commercial only), read from the dataset's own description;
 - `validation`: the validation metrics logged at the exported step, when training evaluated at

@@ -6,7 +6,7 @@
 - on a CPU, never float16: measured on this project's 2-core Xeon, a float16 pix2pix step is
   about 4x slower than float32 (no native float16 math). It picks `mixed_bfloat16` when the CPU
   has native bfloat16 instructions (AVX512-BF16 or AMX-BF16 in /proc/cpuinfo; measured about
-  1.8x faster than float32 at batch 4, see benchmarks/train_step.py), else `float32`.
+  1.65-1.8x faster than float32 at batch 4, see benchmarks/README.md), else `float32`.
 """
 
 import keras
