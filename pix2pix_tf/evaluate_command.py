@@ -5,6 +5,7 @@
     python evaluate.py --saved_model=saved_models/sample/1 --pairs='held_out/*.jpg'
     python evaluate.py --workdir=runs/zappos --dataset=sketch2photo/zappos --split=test \\
         --inception_weights=inception_v3_notop.h5                      # adds FID and KID
+    python evaluate.py --workdir=runs/cpu --thicken_strokes=5          # sketches of a wide pen
 
 Model: a training workdir (latest checkpoint, --checkpoint_step, or --all_checkpoints) or an
 exported SavedModel. Data: the workdir's own validation split by default, or --dataset (a TFDS
