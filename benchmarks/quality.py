@@ -8,7 +8,9 @@ strokes, with and without the generator's moving average, and the wall-clock of 
 
 Recipes (trained into runs/quality/<name> unless that workdir is finished):
   reference   the PyTorch reference's short recipe run by pix2pix_tf: 128x128, batch 4, 1,400
-              steps, lr 2e-4 (constant, then linear to zero over the second half), no jitter
+              steps, lr 2e-4 (constant, then linear to zero over the second half), no jitter;
+              with --ema_decay=0.999, which does not change training, so the same run gives
+              the recipe's own rows ("trained") and its EMA rows
   cpu         python train.py --flagfile=cpu.flags
 Scored on the 100 held-out dev pairs (runs/dev/val, the list in benchmarks/dev_set.txt), at the
 model's size, as drawn ("thin") and with strokes dilated 5x5 ("thick": a wide pen). L1 is shown
@@ -30,7 +32,8 @@ RECIPES = {
     'reference': ['--image_size=128', '--load_size=128', '--batch_size=4',
                   '--learning_rate=2e-4', '--train_steps=1400', '--lr_decay_steps=700',
                   '--log_every=100', '--eval_every=700', '--eval_examples=0',
-                  '--sample_every=1400', '--checkpoint_every=700', '--keep_checkpoints=2'],
+                  '--sample_every=1400', '--checkpoint_every=700', '--keep_checkpoints=2',
+                  '--ema_decay=0.999'],
     'cpu': ['--flagfile=cpu.flags'],
 }
 THICK = 5
