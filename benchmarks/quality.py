@@ -9,7 +9,7 @@ strokes, with and without the generator's moving average, and the wall-clock of 
 Recipes (trained into runs/quality/<name> unless that workdir is finished):
   reference   the PyTorch reference's short recipe run by pix2pix_tf: 128x128, batch 4, 1,400
               steps, lr 2e-4 (constant, then linear to zero over the second half), no jitter;
-              with --ema_decay=0.999, which does not change training, so the same run gives
+              with --ema_decay=0.999 (the average never feeds back into training), so one run gives
               the recipe's own rows ("trained") and its EMA rows
   cpu         python train.py --flagfile=cpu.flags
 Scored on the 100 held-out dev pairs (runs/dev/val, the list in benchmarks/dev_set.txt), at the
