@@ -163,3 +163,29 @@ def test_bad_input_gives_one_line_and_no_version(trained_workdir, tmp_path):
         assert serving.numeric_versions(str(export_dir)) == [], case
         if export_dir.exists():
             assert os.listdir(export_dir) == [], case  # No temporary folder left either.
+
+
+def test_a_run_with_ema_exports_its_moving_average(make_config, tmp_path):
+    from pix2pix_tf import exports
+    from pix2pix_tf import models
+    from pix2pix_tf import train_lib
+
+    workdir = str(tmp_path / 'run')
+    # A high learning rate, so three steps move the weights well away from their average.
+    train_lib.train_and_evaluate(make_config(train_steps=3, ema_decay=0.5, learning_rate=1e-2),
+                                 workdir)
+    path, _ = exports.export_workdir(workdir, str(tmp_path / 'models'), inference_mode='eval')
+    with open(os.path.join(path, 'assets.extra', 'pix2pix.json')) as file:
+        assert json.load(file)['training']['weights'] == 'generator moving average'
+    sketch = np.full([1, 64, 64, 1], 255, np.uint8)
+    sketch[0, 20:40, 30] = 0
+    served = tf.saved_model.load(path).signatures['predict_pixels'](
+        sketches=tf.constant(sketch))['photos'].numpy()
+    outputs = {}
+    for use_ema in (True, False):
+        generator = checkpoints.restore_generator(workdir, use_ema=use_ema)[1]
+        photo = models.generate(generator, tf.cast(sketch, tf.float32) / 127.5 - 1, 'eval')
+        outputs[use_ema] = np.round((photo.numpy() + 1) * 127.5).clip(0, 255)
+    # The export serves the average, not the trained weights (within rounding).
+    assert np.abs(served.astype(float) - outputs[True]).max() <= 1
+    assert np.abs(served.astype(float) - outputs[False]).mean() > 2
