@@ -55,7 +55,7 @@ ELEMENTWISE = ('Relu', 'ReluGrad', 'LeakyRelu', 'LeakyReluGrad', 'Tanh', 'TanhGr
                'OnesLike', 'Softplus', 'SoftplusGrad', 'StatelessRandomUniformV2',
                'StatelessRandomGetKeyCounter', 'Fill', 'BroadcastTo', '_MklLeakyRelu',
                '_MklLeakyReluGrad', '_MklNativeMul', '_MklAdd', '_MklAddV2', 'Cos', 'Floor',
-               'LogicalAnd', 'IsFinite', 'Equal', 'Cast_')
+               'LogicalAnd', 'IsFinite', 'Equal')
 
 
 def kind_of(name: str, op_type: str) -> str:

@@ -20,6 +20,7 @@ the pix2pix literature; PSNR and SSIM on uint8 pixels as evaluate.py. The dev sp
 """
 
 import argparse
+import glob
 import os
 import subprocess
 import sys
@@ -27,6 +28,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+
+from pix2pix_tf import config as config_lib  # noqa: E402  (no TensorFlow here)
 DEV = os.path.join(REPO, 'runs', 'dev')
 RECIPES = {
     'reference': ['--image_size=128', '--load_size=128', '--batch_size=4',
@@ -53,14 +56,12 @@ def train(name: str, flags: list[str], workdir: str) -> float:
 
 def score(workdir: str) -> list[dict]:
     """Rows {'weights', 'mode', 'strokes', 'l1', 'psnr', 'ssim'} for one trained workdir."""
-    import glob
-
     from pix2pix_tf import checkpoints
     from pix2pix_tf import evaluation
     from pix2pix_tf import input_pipeline
 
     files = sorted(glob.glob(os.path.join(DEV, 'val', '*.jpg')))
-    config = checkpoints.restore_generator(workdir)[0]
+    config = config_lib.read_workdir_config(workdir)
     rows = []
     for use_ema in ([True, False] if config.ema_decay else [False]):
         _, generator, _ = checkpoints.restore_generator(workdir, use_ema=use_ema)
@@ -79,8 +80,6 @@ def score(workdir: str) -> list[dict]:
 
 def grid(workdir: str, path: str, count: int) -> None:
     """A JPEG of dev pairs: sketch | generated (export's default mode) | real photo, per row."""
-    import glob
-
     import cv2
     import numpy as np
 

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import models
+from pix2pix_tf import train_step
 
 CHECKPOINT_DIR = 'checkpoints'
 BEST_DIR = 'best'  # --keep_best: the best checkpoint by a validation metric, and best.json.
@@ -99,13 +100,15 @@ def restore_latest(state, workdir: str) -> str | None:
 
     Every worker of a multi-worker run restores the chief's series (the only one kept). A
     checkpoint written without --ema_decay restores into a state with an average: the average
-    is left for the caller to start.
+    starts at the restored generator.
     """
     path = tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
     if path:
-        if state.ema_generator is not None and not has_ema(path):
-            state = dataclasses.replace(state, ema_generator=None)
-        make_checkpoint(state).restore(path).assert_existing_objects_matched()
+        start_average = state.ema_generator is not None and not has_ema(path)
+        restored = dataclasses.replace(state, ema_generator=None) if start_average else state
+        make_checkpoint(restored).restore(path).assert_existing_objects_matched()
+        if start_average:
+            train_step.copy_weights(state.generator, state.ema_generator)
     return path
 
 

@@ -163,9 +163,6 @@ def _train(config: config_lib.Config, workdir: str, policy: str, strategy) -> di
     bar = progress.Progress(config.train_steps, config.log_every,
                             stream=None if chief else io.StringIO())
     restored = checkpoints.restore_latest(state, workdir)  # The chief's series.
-    if state.ema_generator is not None and not (restored and checkpoints.has_ema(restored)):
-        # --ema_decay turned on for a new run, or for a run trained without it: start here.
-        train_step_lib.copy_weights(state.generator, state.ema_generator)
     step = int(state.step.numpy())
     skipped_files = _check_data(config, bar.log)
     num_workers, worker_index = distribute.worker_info(strategy)
