@@ -2,13 +2,13 @@
 
     python evaluate.py --workdir=runs/sample
     python evaluate.py --workdir=runs/sample --all_checkpoints
-    python evaluate.py --saved_model=saved_models/sample/1 --pairs='my_pairs/*.jpg'
+    python evaluate.py --model=saved_models/sample --pairs='my_pairs/*.jpg'
 
 Metrics: L1, PSNR, SSIM, and FID/KID with --inception_weights. Outputs metrics.json, a printed
-table and index.html (see pix2pix_tf/evaluate_command.py and README, "Evaluation").
+table and index.html (see pix2pix_tf/commands/evaluate.py and docs/evaluation.md).
 """
 
-from pix2pix_tf import evaluate_command
+from pix2pix_tf.commands import evaluate
 
 if __name__ == '__main__':
-    evaluate_command.run_command()
+    evaluate.main()

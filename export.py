@@ -11,7 +11,7 @@ lists them; every version carries a model card in assets.extra/pix2pix.json. See
 docs/serving.md.
 """
 
-from pix2pix_tf import export_command
+from pix2pix_tf.commands import export
 
 if __name__ == '__main__':
-    export_command.run()
+    export.main()

@@ -7,7 +7,7 @@ Every hyperparameter is a flag (see pix2pix_tf/config.py); a flag given after --
 overrides the file. Watch it with: tensorboard --logdir <workdir>
 """
 
-from pix2pix_tf import train_command
+from pix2pix_tf.commands import train
 
 if __name__ == '__main__':
-    train_command.run()
+    train.main()

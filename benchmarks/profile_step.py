@@ -41,6 +41,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
+from pix2pix_tf import precision  # noqa: E402
 from pix2pix_tf import train_step  # noqa: E402
 
 KINDS = ('conv', 'transposed conv', 'batch norm', 'casts', 'concat / slice', 'layout',
@@ -132,8 +133,7 @@ def layer_shapes(image_size: int) -> dict:
 
 def profile(image_size: int, batch_size: int, policy: str, steps: int, logdir: str) -> dict:
     keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
+    with precision.policy(policy):
         config = config_lib.Config(image_size=image_size, batch_size=batch_size,
                                    precision=policy)
         state = train_step.create_state(config, policy)
@@ -150,8 +150,6 @@ def profile(image_size: int, batch_size: int, policy: str, steps: int, logdir: s
             float(step(iterator, no_stop)[0]['generator/total_loss'])
         wall = (time.perf_counter() - started) / steps
         tf.profiler.experimental.stop()
-    finally:
-        keras.mixed_precision.set_global_policy('float32')
     by_kind, by_layer, by_thread = read_trace(logdir)
     return {'wall': wall, 'kinds': {k: v / steps for k, v in by_kind.items()},
             'layers': {k: v / steps for k, v in by_layer.items()},

@@ -1,4 +1,4 @@
-"""Sketch fidelity and speed: pix2pix_tf.sketch vs the real HED edge maps of edges2shoes.
+"""Sketch fidelity and speed: pix2pix_tf.edges vs the real HED edge maps of edges2shoes.
 
     python benchmarks/sketch_fidelity.py [--pairs ../shared/data/realshoes]
 
@@ -25,7 +25,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from pix2pix_tf import sketch  # noqa: E402
+from pix2pix_tf import edges  # noqa: E402
 
 SHARED = os.path.join(REPO, '..', 'shared', 'data', 'realshoes')
 SAMPLE = os.path.join(REPO, 'datasets', 'sample')
@@ -46,15 +46,15 @@ def load_pairs(folder: str) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def score(sketches, references) -> tuple[float, float, float]:
-    counts = np.sum([sketch.edge_match_counts(s, r) for s, r in zip(sketches, references)],
+    counts = np.sum([edges.edge_match_counts(s, r) for s, r in zip(sketches, references)],
                     axis=0)
     precision, recall = counts[0] / max(counts[1], 1), counts[2] / max(counts[3], 1)
     return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
 
 
 def canny_baseline(photo: np.ndarray) -> np.ndarray:
-    edges = cv2.Canny(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), 100, 200)
-    return np.where(edges > 0, 0, 255).astype(np.uint8)
+    canny = cv2.Canny(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), 100, 200)
+    return np.where(canny > 0, 0, 255).astype(np.uint8)
 
 
 def main():
@@ -74,7 +74,7 @@ def main():
     print(f'{len(pairs)} pairs from {os.path.normpath(folder)}; tolerance 2 px; '
           f'OpenCV {cv2.__version__}, 1 thread')
     print('| method | precision | recall | F1 | photos/s per core |\n|---|---|---|---|---|')
-    for name, function in (('pix2pix_tf.sketch.photo_to_sketch', sketch.photo_to_sketch),
+    for name, function in (('pix2pix_tf.edges.photo_to_sketch', edges.photo_to_sketch),
                            ('plain Canny 100/200', canny_baseline)):
         function(photos[0])  # Warm-up.
         started = time.perf_counter()

@@ -29,6 +29,7 @@ import tensorflow as tf  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
 from pix2pix_tf import models  # noqa: E402
+from pix2pix_tf import precision  # noqa: E402
 from pix2pix_tf import train_step  # noqa: E402
 
 
@@ -62,8 +63,7 @@ def time_config(image_size: int, batch_size: int, policy: str, jit: bool,
                 ema_decay: float = 0.0, adam: str = 'fused') -> dict:
     """Builds the models under `policy` and times training steps; returns ms/step etc."""
     keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
+    with precision.policy(policy):
         config = config_lib.Config(image_size=image_size, batch_size=batch_size, precision=policy,
                                    jit_compile=jit, update_order=update_order,
                                    ema_decay=ema_decay)
@@ -86,8 +86,6 @@ def time_config(image_size: int, batch_size: int, policy: str, jit: bool,
         median = durations[len(durations) // 2]
         return {'ms_per_step': 1000 * median, 'images_per_second': batch_size / median,
                 'steps': len(durations)}
-    finally:
-        keras.mixed_precision.set_global_policy('float32')
 
 
 def main():

@@ -8,10 +8,11 @@ The public API (TensorFlow is imported on first use, so `import pix2pix_tf` stay
 - `train(config, workdir)`: train (resuming from `workdir`), as `train.py` does.
 - `load_generator(workdir_or_keras_file)`: a trained generator as a Keras model.
 - `translate(sketches, model)`: uint8 sketches in, uint8 photos out (`pix2pix_tf.api`).
-- `photo_to_sketch(photo)`: the OpenCV sketch of an RGB photo (`pix2pix_tf.sketch`).
+- `photo_to_sketch(photo)`: the OpenCV sketch of an RGB photo (`pix2pix_tf.edges`).
 - `export(workdir, export_dir, export_format='saved_model')`: what `export.py` does.
 
-See README, "Python API".
+See README, "Python API". The library modules know nothing of flags; the command-line tools
+are in `pix2pix_tf.commands`.
 """
 
 import importlib
@@ -25,7 +26,7 @@ _API = {
     'train': ('pix2pix_tf.train_lib', 'train_and_evaluate'),
     'load_generator': ('pix2pix_tf.api', 'load_generator'),
     'translate': ('pix2pix_tf.api', 'translate'),
-    'photo_to_sketch': ('pix2pix_tf.sketch', 'photo_to_sketch'),
+    'photo_to_sketch': ('pix2pix_tf.edges', 'photo_to_sketch'),
     'export': ('pix2pix_tf.exports', 'export_workdir'),
 }
 __all__ = sorted(_API) + ['__version__']

@@ -24,8 +24,9 @@ import numpy as np
 import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
+from pix2pix_tf import ema
 from pix2pix_tf import models
-from pix2pix_tf import train_step
+from pix2pix_tf import precision
 
 CHECKPOINT_DIR = 'checkpoints'
 BEST_DIR = 'best'  # --keep_best: the best checkpoint by a validation metric, and best.json.
@@ -108,7 +109,7 @@ def restore_latest(state, workdir: str) -> str | None:
         restored = dataclasses.replace(state, ema_generator=None) if start_average else state
         make_checkpoint(restored).restore(path).assert_existing_objects_matched()
         if start_average:
-            train_step.copy_weights(state.generator, state.ema_generator)
+            ema.copy_weights(state.generator, state.ema_generator)
     return path
 
 
@@ -159,13 +160,9 @@ def restore_generator(workdir: str, step: int | None = None, use_ema: bool | Non
         raise config_lib.ConfigError(
             f'checkpoint {path} holds no generator moving average (trained without '
             f'--ema_decay): score or export its trained weights instead.')
-    previous_policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy('float32')
-    try:
+    with precision.policy('float32'):
         generator = models.build_generator(config.image_size, config.norm,
                                            config.generator_filters, config.dropout_rate)
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
     # The average's dropout draws are the trained generator's (they are not averaged).
     checkpoint = tf.train.Checkpoint(**{EMA_KEY if use_ema else 'generator': generator},
                                      dropout_states=dropout_states(generator))

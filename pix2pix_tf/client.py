@@ -26,8 +26,7 @@ import urllib.request
 import cv2
 import numpy as np
 
-from pix2pix_tf import file_check
-from pix2pix_tf import sketch as sketch_lib
+from pix2pix_tf import image_files
 
 SIGNATURES = ('serving_default', 'predict_pixels')
 # No message size limit: a photo the size of a 4096x4096 sketch is 48 MiB of pixels.
@@ -57,26 +56,14 @@ class RejectedInput(PredictError):
 
 def check_input(data: bytes, max_sketch_size: int | None = None) -> tuple[int, int]:
     """(height, width) of a sketch the model reads; RejectedInput (one line) otherwise."""
-    found = file_check.sniff(data)
+    found = image_files.sniff(data)
     if found is None:
-        raise RejectedInput(f'not a {"/".join(file_check.MODEL_FORMATS)} image')
+        raise RejectedInput(f'not a {"/".join(image_files.MODEL_FORMATS)} image')
     _, height, width = found
     if max_sketch_size and max(height, width) > max_sketch_size:
         raise RejectedInput(f'{width}x{height} pixels is larger than the model accepts '
                             f'({max_sketch_size}x{max_sketch_size})')
     return height, width
-
-
-def read_gray(data: bytes) -> np.ndarray | None:
-    """Encoded image -> uint8 [H, W] gray with transparency on white; None if undecodable."""
-    if not data:
-        return None  # cv2.imdecode raises on an empty buffer.
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        return None
-    if image.dtype != np.uint8:
-        image = (image // 257).astype(np.uint8)
-    return cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2GRAY)
 
 
 def model_card(model_dir: str) -> dict:
@@ -92,13 +79,6 @@ def first_line(message: str) -> str:
     """The message of a TensorFlow error: its first line that is not boilerplate."""
     lines = [line.strip() for line in message.removeprefix('Graph execution error:').splitlines()]
     return next((line for line in lines if line and not line.startswith('[[')), message.strip())
-
-
-def decode_color(data: bytes) -> np.ndarray | None:
-    """Encoded image -> uint8 BGR [H, W, 3] (OpenCV's order); None if undecodable or empty."""
-    if not data:
-        return None
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
 def rest_request_body(images: list[bytes]) -> dict:
@@ -244,7 +224,7 @@ class GrpcBackend:
             return [bytes(png) for png in outputs['images_bytes']]
         photos = []
         for data in images:  # Sketches differ in size: one request each.
-            sketch = read_gray(data)
+            sketch = image_files.decode_gray(data)
             if sketch is None:
                 raise RejectedInput('the client could not decode an input as an image.')
             photo = self._call({'sketches': sketch[np.newaxis, :, :, np.newaxis]})['photos'][0]

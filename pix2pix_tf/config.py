@@ -1,8 +1,9 @@
 """The experiment configuration: one frozen dataclass, every hyperparameter in one place.
 
-`train.py` defines one absl flag per field (same name, same default, the field's `help` as the
-flag's help) and builds a `Config` from them; tests build `Config(...)` directly. Training writes
-`<workdir>/config.json`, and export and evaluation rebuild the model from it.
+The train command (`pix2pix_tf/commands/train.py`) defines one absl flag per field (same name,
+same default, the field's `help` as the flag's help) and builds a `Config` from them; tests
+build `Config(...)` directly. Training writes `<workdir>/config.json`, and export and evaluation
+rebuild the model from it.
 
 This module imports no TensorFlow, so `train.py` can reject a bad flag in a fraction of a second,
 before any TensorFlow graph is built.

@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
-from pix2pix_tf import sketch as sketch_lib
+from pix2pix_tf import edges
+from pix2pix_tf import image_files
 
 MIN_SIDE = 32  # Smaller photos are skipped: nothing useful survives upscaling to 256.
 JPEG_QUALITY = 95
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff')
-_SIGNATURES = (b'\xff\xd8', b'\x89PNG', b'BM', b'GIF8', b'RIFF', b'II*\x00', b'MM\x00*')
 
 
 class SkippedFile(Exception):
@@ -41,41 +40,17 @@ def split_of(example_id: str) -> str:
     return 'train' if bucket < 90 else 'validation' if bucket < 95 else 'test'
 
 
-def _jpeg_is_cmyk(data: bytes) -> bool:
-    """True when a JPEG's frame header declares 4 components (CMYK / YCCK)."""
-    index = 2
-    while index + 9 < len(data) and data[index] == 0xFF:
-        marker, length = data[index + 1], int.from_bytes(data[index + 2:index + 4], 'big')
-        if marker in (0xC0, 0xC1, 0xC2):  # Start of frame: precision, height, width, components.
-            return data[index + 9] == 4
-        index += 2 + length
-    return False
-
-
 def decode_image(data: bytes) -> tuple[np.ndarray, str | None]:
     """Encoded bytes -> (RGB uint8 [H, W, 3], conversion done or None); raises SkippedFile.
 
     Grayscale, CMYK, 16-bit and palette images are converted; transparent pixels are composited
-    on white (the product-photo background).
+    on white (the product-photo background). See `image_files.decode`.
     """
-    if not data.startswith(_SIGNATURES):
-        raise SkippedFile('not an image file')
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise SkippedFile('corrupt or truncated image')
-    converted = None
-    if image.dtype == np.uint16:
-        image = (image // 257).astype(np.uint8)
-        converted = '16-bit'
-    elif image.dtype != np.uint8:
-        raise SkippedFile(f'unsupported pixel type {image.dtype}')
-    if image.ndim == 2 or image.shape[2] == 1:
-        converted = 'grayscale'
-    elif image.shape[2] == 4:
-        converted = 'alpha'
-    elif data.startswith(b'\xff\xd8') and _jpeg_is_cmyk(data):
-        converted = 'CMYK'  # OpenCV already converted it to BGR.
-    return cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2RGB), converted
+    try:
+        image, converted = image_files.decode(data)
+    except image_files.UnreadableImage as error:
+        raise SkippedFile(str(error)) from None
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), converted
 
 
 def square_photo(photo: np.ndarray, size: int) -> np.ndarray:
@@ -100,13 +75,13 @@ def _encode(sketch: np.ndarray, photo: np.ndarray) -> dict:
 def photo_example(data: bytes, size: int = 256) -> tuple[dict, str | None]:
     """A product photo -> ({'sketch': PNG bytes, 'photo': JPEG bytes}, conversion or None).
 
-    The sketch is made by `pix2pix_tf.sketch.photo_to_sketch` from the squared photo.
+    The sketch is made by `pix2pix_tf.edges.photo_to_sketch` from the squared photo.
     """
     photo, converted = decode_image(data)
     if min(photo.shape[:2]) < MIN_SIDE:
         raise SkippedFile(f'too small (under {MIN_SIDE} px)')
     photo = square_photo(photo, size)
-    return _encode(sketch_lib.photo_to_sketch(photo), photo), converted
+    return _encode(edges.photo_to_sketch(photo), photo), converted
 
 
 def ab_example(data: bytes, size: int = 256) -> tuple[dict, str | None]:

@@ -38,8 +38,7 @@ def make_strategy(config) -> tf.distribute.Strategy:
     if name == 'multi_worker':
         if 'TF_CONFIG' not in os.environ:
             raise ConfigError('--strategy=multi_worker needs the TF_CONFIG environment variable '
-                              '(cluster and task); see README, "Training on many GPUs or '
-                              'machines".')
+                              '(cluster and task); see docs/distributed.md.')
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == 'tpu':
         try:

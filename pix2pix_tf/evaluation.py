@@ -131,6 +131,15 @@ def evaluate(eval_step, dataset: tf.data.Dataset, feature_fn=None,
     return EvalResult(result, kept)
 
 
+def write_scalars(writer, step: int, prefix: str, metrics: dict) -> None:
+    """TensorBoard scalars `<prefix>/<metric>` at `step` for the metrics of METRICS and
+    GAN_METRICS in `metrics` (num_examples and kid_std are left out)."""
+    with writer.as_default(step=step):
+        for name in METRICS + GAN_METRICS:
+            if name in metrics:
+                tf.summary.scalar(f'{prefix}/{name}', metrics[name])
+
+
 def sample_grid(eval_step, examples: dict[str, tf.Tensor]) -> tf.Tensor:
     """uint8 [1, N*S, 3*S, 3] grid (sketch | generated | photo) for fixed `examples`."""
     _, generated_photo = eval_step(examples)

@@ -7,7 +7,7 @@
 
 Restores the generator alone from the workdir's latest (or a given) checkpoint under the float32
 policy, whatever precision trained it, builds the model card (`model_card.build`) and writes
-the version atomically (`serving.write_version`).
+the version atomically (`versions.write_version`).
 """
 
 import os
@@ -16,6 +16,7 @@ from pix2pix_tf import checkpoints
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import model_card
 from pix2pix_tf import serving
+from pix2pix_tf import versions
 
 FORMATS = ('saved_model', 'tflite', 'keras')
 KERAS_FILE = 'generator.keras'  # keras.models.load_model reads it; no custom objects needed.
@@ -50,9 +51,9 @@ def export_workdir(workdir: str, export_dir: str, export_format: str = 'saved_mo
     if export_format == 'keras':
         def write(folder):
             generator.save(os.path.join(folder, KERAS_FILE))
-            serving.write_model_card(folder, card)  # assets.extra/pix2pix.json, as a SavedModel.
+            versions.write_model_card(folder, card)  # assets.extra/pix2pix.json, as a SavedModel.
 
-        path = serving.write_version(export_dir, version, overwrite, write)
+        path = versions.write_version(export_dir, version, overwrite, write)
     elif tflite:
         from pix2pix_tf import tflite_export  # The converter is slow to import.
         path = tflite_export.export(generator, config.image_size, export_dir, version,

@@ -13,6 +13,9 @@ a tf.distribute iterator, so the position, not an iterator, is what resumes.)
 
 Evaluation: deterministic order, no jitter, resized to `image_size`.
 
+Where the records come from is the source's business (`sources.py`: each source type calls
+the record readers at the end of this module); the pipelines here take a resolved source.
+
 Nothing is cached in memory: the full UT-Zappos50K set decodes to about 19 GB.
 """
 
@@ -69,7 +72,7 @@ def _to_example(sketch: tf.Tensor, photo: tf.Tensor) -> dict[str, tf.Tensor]:
     return {'sketch': images.to_model_range(sketch), 'photo': images.to_model_range(photo)}
 
 
-def _decode_encoded(record: dict) -> tuple[tf.Tensor, tf.Tensor]:
+def decode_encoded(record: dict) -> tuple[tf.Tensor, tf.Tensor]:
     """{'sketch', 'photo'} encoded images -> (sketch uint8 [H,W,1], photo uint8 [H,W,3])."""
     sketch = tf.image.rgb_to_grayscale(images.on_white(tf.io.decode_image(
         record['sketch'], channels=0, expand_animations=False)))
@@ -78,12 +81,12 @@ def _decode_encoded(record: dict) -> tuple[tf.Tensor, tf.Tensor]:
     return sketch, photo
 
 
-def _decode_paired(record: dict) -> tuple[tf.Tensor, tf.Tensor]:
+def decode_paired(record: dict) -> tuple[tf.Tensor, tf.Tensor]:
     """{'sketch', 'photo'} file paths -> (sketch uint8 [H,W,1], photo uint8 [H,W,3])."""
-    return _decode_encoded({key: tf.io.read_file(path) for key, path in record.items()})
+    return decode_encoded({key: tf.io.read_file(path) for key, path in record.items()})
 
 
-def _decode_ab_file(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def decode_ab_file(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return decode_ab_pair(tf.io.read_file(path))
 
 
@@ -100,59 +103,24 @@ def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callabl
     permutation of the split. The stream starts at global position `start`, so resuming at a
     step only skips records inside one epoch (paths, or encoded TFDS records: never decoded).
     """
-    seed = config.seed
-    if isinstance(source, sources.TfdsDataset):
-        import tensorflow_datasets as tfds  # Imported only when a TFDS dataset is used.
-
-        split = tfds.builder_from_directory(source.directory).info.splits[
-            sources.TFDS_SPLITS['train']]
-        files = tf.constant([str(path) for path in split.filepaths])
-        count, shuffle_buffer = split.num_examples, config.shuffle_buffer
-
-        def parse(serialized):
-            features = {key: tf.io.FixedLenFeature([], tf.string) for key in ('sketch', 'photo')}
-            return tf.io.parse_single_example(serialized, features)
-
-        def epoch_records(epoch):
-            shuffled = tf.gather(files, _epoch_order(len(split.filepaths), seed, epoch))
-            records = tf.data.Dataset.from_tensor_slices(shuffled).interleave(
-                tf.data.TFRecordDataset, cycle_length=min(16, len(split.filepaths)),
-                block_length=1, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            if shuffle_buffer:  # Mixes records of the interleaved files.
-                records = records.shuffle(shuffle_buffer, seed=seed)
-            return records.map(parse)
-
-        decode = _decode_encoded
-    else:
-        items, _ = sources.usable(source, 'train')  # Unreadable files and non-pairs left out.
-        if isinstance(source, sources.PairedFolders):
-            sketch_paths, photo_paths = items
-            table = {'sketch': tf.constant(sketch_paths), 'photo': tf.constant(photo_paths)}
-            count, decode = len(sketch_paths), _decode_paired
-        else:
-            table, count, decode = tf.constant(items), len(items), _decode_ab_file
-
-        def epoch_records(epoch):
-            order = _epoch_order(count, seed, epoch)
-            return tf.data.Dataset.from_tensor_slices(
-                tf.nest.map_structure(lambda column: tf.gather(column, order), table))
-
+    count, epoch_records, decode = source.epochs(config.seed, config.shuffle_buffer)
     first_epoch, offset = divmod(start, count)
     records = tf.data.Dataset.counter(first_epoch).flat_map(epoch_records).skip(offset)
     return tf.data.Dataset.zip(tf.data.Dataset.counter(start), records), decode
 
 
-def train_dataset(config, start_step: int = 0, num_workers: int = 1,
-                  worker_index: int = 0) -> tf.data.Dataset:
+def train_dataset(config, start_step: int = 0, num_workers: int = 1, worker_index: int = 0,
+                  source=None) -> tf.data.Dataset:
     """Endless jittered batches {'sketch': [b,S,S,1], 'photo': [b,S,S,3]} float32 in [-1, 1].
 
     Global batch `s` always holds stream positions [s * B, (s + 1) * B) with B =
     config.batch_size, whatever the number of workers and replicas: worker `worker_index` of
     `num_workers` decodes only its slice (b = B / num_workers examples). Starting at
     `start_step` is how a resumed run continues exactly where it stopped (the position is a
-    function of the step, so nothing else about the pipeline needs saving).
+    function of the step, so nothing else about the pipeline needs saving). `source`: the
+    resolved config.dataset (resolved here when not given).
     """
-    source = sources.resolve(config.dataset, config.data_dir)
+    source = source or _resolve(config)
     batch_size = config.batch_size
     records, decode = _train_records(source, config, start_step * batch_size)
     per_worker = batch_size // num_workers
@@ -179,32 +147,16 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1,
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def split_records(source, split: str) -> tuple[tf.data.Dataset, callable]:
-    """(records of a split in a fixed order, decode function); split: 'eval', 'test', 'train'."""
-    if isinstance(source, sources.TfdsDataset):
-        import tensorflow_datasets as tfds
-
-        records = tfds.builder_from_directory(source.directory).as_dataset(
-            split=sources.TFDS_SPLITS[split], shuffle_files=False,
-            decoders={'sketch': tfds.decode.SkipDecoding(), 'photo': tfds.decode.SkipDecoding()})
-        return records.map(lambda example: {'sketch': example['sketch'],
-                                            'photo': example['photo']}), _decode_encoded
-    items, _ = sources.usable(source, split)  # Unreadable files and non-pairs left out.
-    if isinstance(source, sources.PairedFolders):
-        return paired_file_records(*items)
-    return ab_file_records(items)
-
-
 def ab_file_records(files: list[str]) -> tuple[tf.data.Dataset, callable]:
     """Records and decoder for AB pair files (sketch LEFT half)."""
-    return tf.data.Dataset.from_tensor_slices(files), _decode_ab_file
+    return tf.data.Dataset.from_tensor_slices(files), decode_ab_file
 
 
 def paired_file_records(sketch_files: list[str],
                         photo_files: list[str]) -> tuple[tf.data.Dataset, callable]:
     """Records and decoder for matching lists of sketch files and photo files."""
     return tf.data.Dataset.from_tensor_slices({'sketch': sketch_files,
-                                               'photo': photo_files}), _decode_paired
+                                               'photo': photo_files}), decode_paired
 
 
 def pairs_dataset(records: tf.data.Dataset, decode, image_size: int, batch_size: int,
@@ -222,14 +174,73 @@ def pairs_dataset(records: tf.data.Dataset, decode, image_size: int, batch_size:
         return _to_example(sketch, _resize(photo, image_size))
 
     dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    # A file whose header passed file_check but whose data is cut short: skipped, not fatal.
+    # A file whose header passed image_files.usable_files but whose data is cut short:
+    # skipped, not fatal.
     dataset = dataset.ignore_errors(log_warning=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_dataset(config, batch_size: int, max_examples: int = 0,
-                 split: str = 'eval') -> tf.data.Dataset:
+def eval_dataset(config, batch_size: int, max_examples: int = 0, split: str = 'eval',
+                 source=None) -> tf.data.Dataset:
     """A split of config.dataset (default: validation) in a fixed order, resized to
-    config.image_size, no jitter, one pass; the first `max_examples` pairs (0 = all)."""
-    records, decode = split_records(sources.resolve(config.dataset, config.data_dir), split)
+    config.image_size, no jitter, one pass; the first `max_examples` pairs (0 = all).
+    `source`: the resolved config.dataset (resolved here when not given)."""
+    records, decode = (source or _resolve(config)).records(split)
     return pairs_dataset(records, decode, config.image_size, batch_size, max_examples)
+
+
+def _resolve(config):
+    return sources.resolve(config.dataset, config.data_dir)
+
+
+# Record readers, called by the source types in sources.py.
+
+def permuted_epochs(table, count: int, seed: int):
+    """epoch -> Dataset of the rows of `table` (a list, or a dict of equal-length lists) in
+    an order that is a pure function of (seed, epoch)."""
+    table = ({key: tf.constant(column) for key, column in table.items()}
+             if isinstance(table, dict) else tf.constant(table))
+
+    def epoch_records(epoch):
+        order = _epoch_order(count, seed, epoch)
+        return tf.data.Dataset.from_tensor_slices(
+            tf.nest.map_structure(lambda column: tf.gather(column, order), table))
+
+    return epoch_records
+
+
+def _parse_encoded(serialized):
+    features = {key: tf.io.FixedLenFeature([], tf.string) for key in ('sketch', 'photo')}
+    return tf.io.parse_single_example(serialized, features)
+
+
+def tfds_epochs(directory: str, split_name: str, seed: int, shuffle_buffer: int):
+    """(count, epoch -> Dataset of encoded {'sketch', 'photo'}, decode) of a prepared TFDS
+    split: its record files in a seeded order per epoch, interleaved, then mixed in a
+    `shuffle_buffer` (0 = off)."""
+    import tensorflow_datasets as tfds  # Imported only when a TFDS dataset is used.
+
+    split = tfds.builder_from_directory(directory).info.splits[split_name]
+    files = tf.constant([str(path) for path in split.filepaths])
+
+    def epoch_records(epoch):
+        shuffled = tf.gather(files, _epoch_order(len(split.filepaths), seed, epoch))
+        records = tf.data.Dataset.from_tensor_slices(shuffled).interleave(
+            tf.data.TFRecordDataset, cycle_length=min(16, len(split.filepaths)),
+            block_length=1, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if shuffle_buffer:  # Mixes records of the interleaved files.
+            records = records.shuffle(shuffle_buffer, seed=seed)
+        return records.map(_parse_encoded)
+
+    return split.num_examples, epoch_records, decode_encoded
+
+
+def tfds_records(directory: str, split_name: str) -> tuple[tf.data.Dataset, callable]:
+    """Records (encoded {'sketch', 'photo'}, in order) and decoder of a prepared TFDS split."""
+    import tensorflow_datasets as tfds
+
+    records = tfds.builder_from_directory(directory).as_dataset(
+        split=split_name, shuffle_files=False,
+        decoders={'sketch': tfds.decode.SkipDecoding(), 'photo': tfds.decode.SkipDecoding()})
+    return records.map(lambda example: {'sketch': example['sketch'],
+                                        'photo': example['photo']}), decode_encoded

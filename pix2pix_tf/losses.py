@@ -1,9 +1,12 @@
 """pix2pix losses (Isola et al., CVPR 2017, eq. 1-4): BCE-with-logits GAN loss plus weighted L1.
 
-Every function returns one value per example (shape [N], float32), so the training step can
-average over the *global* batch with `tf.nn.compute_average_loss` under any tf.distribute
-strategy. Logits are the PatchGAN's [N, P, P, 1] float32 outputs; each example's loss is the
-mean over its P x P patches, as `nn.BCEWithLogitsLoss` in the reference.
+`generator_loss` and `discriminator_loss` are what the training step calls (both update
+orders); the terms they return are its metrics. Every value is per example (shape [N],
+float32): the step averages over the *global* batch itself (this replica's sum / the global
+batch size, summed across replicas: what `tf.nn.compute_average_loss` computes, without its
+runtime asserts, which XLA can only ignore noisily), so the result is right under any
+tf.distribute strategy. Logits are the PatchGAN's [N, P, P, 1] outputs; each example's loss is
+the mean over its P x P patches, as `nn.BCEWithLogitsLoss` in the reference.
 """
 
 import tensorflow as tf
@@ -35,11 +38,6 @@ def discriminator_fake_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     return _bce_with_logits(fake_logits, 0.0)
 
 
-def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
-    """Mean of the real and fake terms: the paper halves D's objective to slow D down."""
-    return 0.5 * (discriminator_real_loss(real_logits) + discriminator_fake_loss(fake_logits))
-
-
 def l1_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
     """Mean absolute error per example, in the [-1, 1] model range (unweighted)."""
     return _per_example_mean(tf.abs(tf.cast(photo, tf.float32) -
@@ -47,9 +45,26 @@ def l1_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
 
 
 def generator_loss(fake_logits: tf.Tensor, photo: tf.Tensor, generated_photo: tf.Tensor,
-                   l1_weight: float) -> tf.Tensor:
-    """GAN loss + l1_weight * L1 (the paper's lambda = 100)."""
-    return generator_gan_loss(fake_logits) + l1_weight * l1_loss(photo, generated_photo)
+                   l1_weight: float) -> dict[str, tf.Tensor]:
+    """The generator's objective per example: {'gan_loss', 'l1_loss', 'total_loss'}, each [N].
+
+    total = gan + l1_weight * l1 (the paper's lambda = 100); l1 is unweighted.
+    """
+    gan_loss = generator_gan_loss(fake_logits)
+    l1 = l1_loss(photo, generated_photo)
+    return {'gan_loss': gan_loss, 'l1_loss': l1, 'total_loss': gan_loss + l1_weight * l1}
+
+
+def discriminator_loss(real_logits: tf.Tensor,
+                       fake_logits: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The discriminator's objective per example: {'real_loss', 'fake_loss', 'total_loss'}.
+
+    total = the mean of the real and fake terms: the paper halves D's objective to slow D down.
+    """
+    real_loss = discriminator_real_loss(real_logits)
+    fake_loss = discriminator_fake_loss(fake_logits)
+    return {'real_loss': real_loss, 'fake_loss': fake_loss,
+            'total_loss': 0.5 * (real_loss + fake_loss)}
 
 
 def real_accuracy(real_logits: tf.Tensor) -> tf.Tensor:

@@ -1,7 +1,7 @@
 """What a deployer needs to know about an export: `assets.extra/pix2pix.json` in every version.
 
 TF Serving ignores `assets.extra/`; the file travels with the model wherever the version folder
-is copied. It records (see README, "Model card"):
+is copied. It records (see docs/serving.md, "The model card"):
 
 - `model`: image size, inference mode, the sketch size limit, the signatures;
 - `training`: workdir, checkpoint and its step, which weights (trained or moving average),

@@ -9,6 +9,8 @@
   1.65-1.8x faster than float32 at batch 4, see benchmarks/README.md), else `float32`.
 """
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -32,6 +34,19 @@ def resolve(precision: str) -> str:
     if tf.config.list_physical_devices('GPU'):
         return 'mixed_float16'
     return 'mixed_bfloat16' if cpu_has_native_bfloat16() else 'float32'
+
+
+@contextlib.contextmanager
+def policy(name: str):
+    """Keras's global dtype policy set to `name` inside the block, the previous one restored
+    after (also on an exception). Models built inside get that policy's variable and compute
+    dtypes."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield name
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 class FusedAdam(keras.optimizers.Adam):

@@ -23,20 +23,17 @@ Cost: a sketch taller or wider than `max_sketch_size` (default 4096, recorded in
 is refused with InvalidArgument, from the file header before decoding for JPEG, PNG, GIF and BMP
 (`images.encoded_size`), so one request's time and memory stay bounded.
 
-Writing: `write_version` puts any export (SavedModel or TFLite) in place atomically.
+Writing: `versions.write_version` puts the SavedModel in place atomically.
 """
 
 import functools
-import json
-import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import images
 from pix2pix_tf import models
+from pix2pix_tf import versions
 
 DEFAULT_MAX_SKETCH_SIZE = config_lib.DEFAULT_MAX_SKETCH_SIZE  # Pixels a side; in the model card.
 
@@ -164,102 +161,11 @@ class Pix2PixServing(tf.Module):
         return {'serving_default': self.serve_images, 'predict_pixels': self.predict_pixels}
 
 
-class ExportError(ValueError):
-    """An export a user can fix (existing version, bad path); one line that says how."""
-
-
-TEMP_PREFIX = '.tmp-export-'  # Not a number: TF Serving never loads it as a version.
-MODEL_CARD = 'pix2pix.json'
-
-
-def numeric_versions(export_dir: str) -> list[int]:
-    """The version numbers (numeric sub-folders) under export_dir, ascending."""
-    if not os.path.isdir(export_dir):
-        return []
-    return sorted(int(name) for name in os.listdir(export_dir)
-                  if name.isdigit() and os.path.isdir(os.path.join(export_dir, name)))
-
-
-def _default_folder_mode() -> int:
-    """Mode of a folder made with os.makedirs under the current umask (0755 under umask 022).
-
-    Read from /proc (Linux) where possible: os.umask() can only be read by setting it, which
-    races with other threads.
-    """
-    try:
-        with open('/proc/self/status') as status:
-            umask = next(int(line.split()[1], 8) for line in status if line.startswith('Umask:'))
-    except (OSError, StopIteration, ValueError):
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o777 & ~umask
-
-
-def _owner_alive(name: str) -> bool:
-    """Whether the process that made temporary folder `name` (TEMP_PREFIX<pid>-...) still runs."""
-    pid = name[len(TEMP_PREFIX):].split('-', 1)[0]
-    if not pid.isdigit():
-        return False  # Made before folders carried a pid.
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # Alive, another user's.
-    return True
-
-
-def write_version(export_dir: str, version: int | None, overwrite: bool, write) -> str:
-    """Calls write(folder) on a hidden temporary folder, then renames it <export_dir>/<version>.
-
-    TF Serving (which watches export_dir for numeric folders) never sees a half-written version,
-    and an interrupted or failed write leaves no version folder. `version` defaults to one more
-    than the highest existing one; an existing version is an ExportError unless `overwrite`.
-    The folder gets the mode `os.makedirs` would give (mkdtemp's 0700 would hide the model
-    from a server running under another user): readable by every user under the usual umask
-    022, as TensorFlow's own files in it. Temporary folders of exports that were killed are
-    removed; those of exports still running (another process) are left alone.
-    """
-    os.makedirs(export_dir, exist_ok=True)
-    version = version or (max(numeric_versions(export_dir), default=0) + 1)
-    final = os.path.join(export_dir, str(version))
-    if os.path.exists(final) and not overwrite:
-        next_version = max(numeric_versions(export_dir), default=0) + 1
-        raise ExportError(f'{final} already exists; pass --overwrite to replace it, or omit '
-                          f'--version to write version {next_version}.')
-    for stale in os.listdir(export_dir):  # Left by an export that was killed.
-        if stale.startswith(TEMP_PREFIX) and not _owner_alive(stale):
-            shutil.rmtree(os.path.join(export_dir, stale), ignore_errors=True)
-    temporary = tempfile.mkdtemp(prefix=f'{TEMP_PREFIX}{os.getpid()}-', dir=export_dir)
-    try:
-        os.chmod(temporary, _default_folder_mode())
-        write(temporary)
-        if os.path.exists(final):  # --overwrite: swap, then delete the old version.
-            retired = tempfile.mkdtemp(prefix=f'{TEMP_PREFIX}{os.getpid()}-', dir=export_dir)
-            os.rename(final, os.path.join(retired, 'old'))
-            os.rename(temporary, final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(temporary, final)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    return final
-
-
-def write_model_card(folder: str, card: dict) -> None:
-    """Writes card to <folder>/assets.extra/pix2pix.json (TF Serving ignores assets.extra)."""
-    os.makedirs(os.path.join(folder, 'assets.extra'), exist_ok=True)
-    with open(os.path.join(folder, 'assets.extra', MODEL_CARD), 'w') as file:
-        json.dump(card, file, indent=2, sort_keys=True)
-        file.write('\n')
-
-
 def export(generator, image_size: int, inference_mode: str, export_dir: str,
            version: int | None = None, overwrite: bool = False,
            metadata: dict | None = None,
            max_sketch_size: int = DEFAULT_MAX_SKETCH_SIZE) -> str:
-    """Writes the SavedModel to <export_dir>/<version>/ atomically (`write_version`).
+    """Writes the SavedModel to <export_dir>/<version>/ atomically (`versions.write_version`).
 
     `metadata` (the model card, see `model_card.build`) is written to
     assets.extra/pix2pix.json, with image_size, inference_mode and max_sketch_size always set.
@@ -269,8 +175,8 @@ def export(generator, image_size: int, inference_mode: str, export_dir: str,
 
     def write(folder):
         tf.saved_model.save(module, folder, signatures=module.signatures())
-        write_model_card(folder, {**(metadata or {}), 'image_size': image_size,
+        versions.write_model_card(folder, {**(metadata or {}), 'image_size': image_size,
                                   'inference_mode': inference_mode,
                                   'max_sketch_size': max_sketch_size})
 
-    return write_version(export_dir, version, overwrite, write)
+    return versions.write_version(export_dir, version, overwrite, write)

@@ -12,18 +12,24 @@
   `--data_dir` (default ~/tensorflow_datasets). Any TFDS dataset whose examples have `sketch`
   and `photo` image features and train and validation splits works.
 
-`train.py` resolves the source before building anything, so a missing folder or an unbuilt
-dataset fails in a fraction of a second with one line that says what to do.
+`train.py` resolves the source once, before building anything, so a missing folder or an
+unbuilt dataset fails in a fraction of a second with one line that says what to do.
+
+Each source type knows how to read itself: `usable(split)` (the files that can be read, and
+those skipped with a reason), `records(split)` (one pass in a fixed order) and
+`epochs(seed, shuffle_buffer)` (the training stream), the last two as tf.data records plus
+the function that decodes one (`input_pipeline`, imported only then: resolving and checking
+a source needs no TensorFlow).
 """
 
 import dataclasses
 import json
 import os
 
-from pix2pix_tf import file_check
+from pix2pix_tf import image_files
 from pix2pix_tf.config import ConfigError
-
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
+from pix2pix_tf.image_files import IMAGE_EXTENSIONS
+from pix2pix_tf.image_files import list_images
 # Logical split -> folder / TFDS split name. Training needs 'train' and 'eval'; evaluate.py
 # may also score 'test' (TFDS) or any of them.
 FOLDER_SPLITS = {'train': 'train', 'eval': 'val', 'test': 'test'}
@@ -34,12 +40,6 @@ BUILDERS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
                             'datasets')
 
 
-def list_images(folder: str) -> list[str]:
-    """Sorted paths of the image files (by extension) directly inside `folder`."""
-    return sorted(os.path.join(folder, name) for name in os.listdir(folder)
-                  if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'))
-
-
 @dataclasses.dataclass(frozen=True)
 class AbFolder:
     """AB pairs in <root>/train and <root>/val."""
@@ -48,11 +48,28 @@ class AbFolder:
 
     def files(self, split: str) -> list[str]:
         """Sorted image paths of 'train' or 'eval' (the val/ folder)."""
-        return list_images(os.path.join(self.root, FOLDER_SPLITS[split]))
+        return list_images(self.folder(split))
 
-    def usable_files(self, split: str) -> tuple[list[str], list[tuple[str, str]]]:
-        """(paths that are readable AB pairs, [(skipped path, reason)]); see file_check."""
-        return file_check.usable_files(self.files(split), ab_pair=True)
+    def folder(self, split: str) -> str:
+        return os.path.join(self.root, FOLDER_SPLITS[split])
+
+    def usable(self, split: str) -> tuple[list[str], list[tuple[str, str]]]:
+        """(paths that are readable AB pairs, [(skipped path, reason)]); see image_files.
+        ConfigError (one line) when none is usable."""
+        files, skipped = image_files.usable_files(self.files(split), ab_pair=True)
+        return _some_usable(self, split, files, skipped)
+
+    def records(self, split: str):
+        """(tf.data.Dataset of the split's usable files in order, decode)."""
+        from pix2pix_tf import input_pipeline
+        return input_pipeline.ab_file_records(self.usable(split)[0])
+
+    def epochs(self, seed: int, shuffle_buffer: int):
+        """(count, epoch -> Dataset of the train split in a seeded order, decode)."""
+        from pix2pix_tf import input_pipeline
+        files = self.usable('train')[0]
+        return len(files), input_pipeline.permuted_epochs(files, len(files), seed), (
+            input_pipeline.decode_ab_file)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,17 +78,45 @@ class PairedFolders:
 
     root: str
 
+    def folder(self, split: str) -> str:
+        return os.path.join(self.root, FOLDER_SPLITS[split])
+
     def pairs(self, split: str) -> tuple[list[str], list[str]]:
         """(sketch paths, photo paths) of 'train' or 'eval', matched by name without extension.
 
         Raises ConfigError when a sketch has no photo or the reverse.
         """
-        folder = os.path.join(self.root, FOLDER_SPLITS[split])
+        folder = self.folder(split)
         return match_by_name(os.path.join(folder, 'sketches'), os.path.join(folder, 'photos'))
 
-    def usable_pairs(self, split: str):
-        """(sketch paths, photo paths, [(skipped path, reason)]) of readable pairs."""
-        return file_check.usable_pairs(*self.pairs(split))
+    def usable(self, split: str) -> tuple[tuple[list[str], list[str]], list[tuple[str, str]]]:
+        """((sketch paths, photo paths) of readable pairs, [(skipped path, reason)]); a pair
+        goes if either file does. ConfigError (one line) when none is usable."""
+        sketches, photos, skipped = image_files.usable_pairs(*self.pairs(split))
+        return _some_usable(self, split, (sketches, photos), skipped, len(sketches))
+
+    def records(self, split: str):
+        """(tf.data.Dataset of the split's usable {'sketch', 'photo'} paths in order, decode)."""
+        from pix2pix_tf import input_pipeline
+        return input_pipeline.paired_file_records(*self.usable(split)[0])
+
+    def epochs(self, seed: int, shuffle_buffer: int):
+        """(count, epoch -> Dataset of the train split in a seeded order, decode)."""
+        from pix2pix_tf import input_pipeline
+        sketches, photos = self.usable('train')[0]
+        table = {'sketch': sketches, 'photo': photos}
+        return len(sketches), input_pipeline.permuted_epochs(table, len(sketches), seed), (
+            input_pipeline.decode_paired)
+
+
+def _some_usable(source, split: str, items, skipped: list, count: int | None = None):
+    """(items, skipped); ConfigError naming the folder and the count when nothing is usable."""
+    if not (len(items) if count is None else count):
+        path, reason = skipped[0]
+        raise ConfigError(f'{source.folder(split)}: no usable images: {len(skipped)} file(s) '
+                          f'skipped, all unreadable or not pairs (for example '
+                          f'{os.path.basename(path)}: {reason}).')
+    return items, skipped
 
 
 def match_by_name(sketch_folder: str, photo_folder: str) -> tuple[list[str], list[str]]:
@@ -105,6 +150,25 @@ class TfdsDataset:
             if entry['name'] == TFDS_SPLITS[split]:
                 return sum(int(count) for count in entry.get('shardLengths', []))
         return 0
+
+    def folder(self, split: str) -> str:
+        return f'{self.directory} ({TFDS_SPLITS[split]} split)'
+
+    def usable(self, split: str) -> tuple[None, list]:
+        """(None, []): the builder checked every example when it built the dataset."""
+        return None, []
+
+    def records(self, split: str):
+        """(tf.data.Dataset of the split's encoded {'sketch', 'photo'} in order, decode)."""
+        from pix2pix_tf import input_pipeline
+        return input_pipeline.tfds_records(self.directory, TFDS_SPLITS[split])
+
+    def epochs(self, seed: int, shuffle_buffer: int):
+        """(count, epoch -> Dataset of the train split's records in a seeded order, decode):
+        record files in a seeded order, interleaved, then mixed in a `shuffle_buffer`."""
+        from pix2pix_tf import input_pipeline
+        return input_pipeline.tfds_epochs(self.directory, TFDS_SPLITS['train'], seed,
+                                          shuffle_buffer)
 
 
 def default_data_dir() -> str:
@@ -171,26 +235,18 @@ def resolve(dataset: str, data_dir: str = '') -> AbFolder | PairedFolders | Tfds
     return source
 
 
-def split_folder(source, split: str) -> str:
-    """The folder of a split of a folder source (for messages)."""
-    return os.path.join(source.root, FOLDER_SPLITS[split])
+def report_skipped(source, splits, log) -> int:
+    """Names each unusable file of the splits once through `log`; returns how many there are.
 
-
-def usable(source, split: str) -> tuple[object, list[tuple[str, str]]]:
-    """(what input_pipeline reads for a folder source's split, [(skipped path, reason)]).
-
-    AB folders: a list of paths; paired folders: (sketch paths, photo paths). ConfigError, one
-    line naming the folder and the count, when no file of the split is usable.
+    ConfigError (one line naming the folder) when a split has no usable file, instead of a
+    pipeline that skips forever. TFDS datasets were checked when they were built: 0.
     """
-    if isinstance(source, PairedFolders):
-        sketches, photos, skipped = source.usable_pairs(split)
-        items, count = (sketches, photos), len(sketches)
-    else:
-        items, skipped = source.usable_files(split)
-        count = len(items)
-    if not count:
-        path, reason = skipped[0]
-        raise ConfigError(f'{split_folder(source, split)}: no usable images: {len(skipped)} '
-                          f'file(s) skipped, all unreadable or not pairs (for example '
-                          f'{os.path.basename(path)}: {reason}).')
-    return items, skipped
+    total = 0
+    for split in splits:
+        _, skipped = source.usable(split)
+        for path, reason in skipped:
+            log(f'skipped {path}: {reason}')
+        if skipped:
+            log(f'{source.folder(split)}: {len(skipped)} file(s) skipped')
+        total += len(skipped)
+    return total

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from pix2pix_tf import images
 from pix2pix_tf import serving
+from pix2pix_tf import versions
 
 MODEL_FILE = 'generator.tflite'
 CONTRACT_FILE = 'generator.json'
@@ -78,4 +79,4 @@ def export(generator, image_size: int, export_dir: str, version: int | None = No
                       indent=2, sort_keys=True)
             file.write('\n')
 
-    return serving.write_version(export_dir, version, overwrite, write)
+    return versions.write_version(export_dir, version, overwrite, write)

@@ -8,7 +8,8 @@ Two update orders (`--update_order`):
   detached generated pair, then G's step with the *updated* D run once more on the generated
   pair; D runs three times per step.
 Losses are averaged over the global batch, so the same code is correct under any tf.distribute
-strategy. With `--ema_decay` the step also updates a moving average of the generator.
+strategy. With `--ema_decay` the step also updates a moving average of the generator
+(`ema.py`).
 """
 
 import dataclasses
@@ -18,6 +19,7 @@ import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
 from pix2pix_tf import distribute
+from pix2pix_tf import ema
 from pix2pix_tf import losses
 from pix2pix_tf import models
 from pix2pix_tf import precision
@@ -71,50 +73,8 @@ def create_state(config: config_lib.Config, policy: str, fused_adam: bool = True
         ema_generator = models.build_generator(config.image_size, config.norm,
                                                config.generator_filters, config.dropout_rate,
                                                config.sync_batch_norm)
-        copy_weights(generator, ema_generator)
+        ema.copy_weights(generator, ema_generator)
     return TrainState(step, generator, discriminator, *optimizers, ema_generator)
-
-
-def averaged_weights(generator: keras.Model, ema_generator: keras.Model) -> list:
-    """[(average, weight)]: every float weight of the generator (batch-norm moving statistics
-    included, so the average's eval mode uses statistics that match its weights) and its
-    average. The dropout RNG state is not a weight and is not averaged."""
-    pairs = list(zip(ema_generator.weights, generator.weights))
-    for average, weight in pairs:
-        if tuple(average.shape) != tuple(weight.shape):
-            raise ValueError(f'EMA generator does not match the generator at {weight.path}')
-    return pairs
-
-
-def copy_weights(generator: keras.Model, ema_generator: keras.Model) -> None:
-    """Starts the average at the generator's current weights."""
-    for average, weight in averaged_weights(generator, ema_generator):
-        average.assign(weight)
-
-
-def update_average(average, weight, decay) -> None:
-    """average = decay * average + (1 - decay) * weight, in two passes over memory.
-
-    Written as average -= (1 - decay) * (average - weight) with the fused gradient-descent
-    kernel; mirrored (several-device) variables take the plain assign, which updates every copy.
-    """
-    average = average.value if isinstance(average, keras.Variable) else average
-    weight = weight.value if isinstance(weight, keras.Variable) else weight
-    if isinstance(average, tf.distribute.DistributedValues):
-        average.assign(decay * average + (1.0 - decay) * weight)
-        return
-    tf.raw_ops.ResourceApplyGradientDescent(var=average.handle, alpha=1.0 - decay,
-                                            delta=average - weight)
-
-
-def ema_decay_at(step, decay: float) -> tf.Tensor:
-    """The decay used after update `step` (1-based): min(decay, (1 + step) / (10 + step)).
-
-    The warm-up (as tf.train.ExponentialMovingAverage's num_updates) keeps the average from
-    dragging the random initial weights through a short run.
-    """
-    step = tf.cast(step, tf.float32)
-    return tf.minimum(tf.constant(decay, tf.float32), (1.0 + step) / (10.0 + step))
 
 
 def _skip_together(gradients: list) -> list:
@@ -150,22 +110,18 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
     loss_scaled = precision.uses_loss_scaling(generator_optimizer)
 
     def average(per_example):
-        # Sum over this replica's examples / the global batch: summed across replicas, this is
-        # the mean over the global batch (what tf.nn.compute_average_loss does, minus its
-        # runtime asserts, which XLA can only ignore noisily).
+        # Sum over this replica's examples / the global batch: summed across replicas, the mean
+        # over the global batch (see the losses module docstring).
         return tf.reduce_sum(per_example) / config.batch_size
 
     def scaled(loss, optimizer):
         return optimizer.scale_loss(loss) if loss_scaled else loss
 
-    def metrics_of(gan_loss, l1_loss, total_loss, real_loss, fake_loss, real_logits,
-                   fake_logits):
+    def metrics_of(generator_terms, discriminator_terms, real_logits, fake_logits):
         return {
-            'generator/gan_loss': average(gan_loss),
-            'generator/l1_loss': average(l1_loss),
-            'generator/total_loss': average(total_loss),
-            'discriminator/real_loss': average(real_loss),
-            'discriminator/fake_loss': average(fake_loss),
+            **{f'generator/{name}': average(value) for name, value in generator_terms.items()},
+            'discriminator/real_loss': average(discriminator_terms['real_loss']),
+            'discriminator/fake_loss': average(discriminator_terms['fake_loss']),
             'discriminator/real_accuracy': average(losses.real_accuracy(real_logits)),
             'discriminator/fake_accuracy': average(losses.fake_accuracy(fake_logits)),
         }
@@ -181,13 +137,11 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             generated_photo = generator(sketch, training=True)
             real_logits = discriminator([sketch, photo], training=True)
             fake_logits = discriminator([sketch, generated_photo], training=True)
-            gan_loss = losses.generator_gan_loss(fake_logits)
-            l1_loss = losses.l1_loss(photo, generated_photo)
-            real_loss = losses.discriminator_real_loss(real_logits)
-            fake_loss = losses.discriminator_fake_loss(fake_logits)
-            total_loss = gan_loss + config.l1_weight * l1_loss  # Per example.
-            generator_loss = scaled(average(total_loss), generator_optimizer)
-            discriminator_loss = scaled(average(0.5 * (real_loss + fake_loss)),
+            generator_terms = losses.generator_loss(fake_logits, photo, generated_photo,
+                                                    config.l1_weight)
+            discriminator_terms = losses.discriminator_loss(real_logits, fake_logits)
+            generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
+            discriminator_loss = scaled(average(discriminator_terms['total_loss']),
                                         discriminator_optimizer)
         # Each net's gradient is taken w.r.t. its own variables only, so D's loss never pushes
         # G and G's loss never pushes D (no `trainable` toggling: that would switch BatchNorm).
@@ -195,7 +149,7 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         discriminator_gradients = tape.gradient(discriminator_loss,
                                                 discriminator.trainable_variables)
         return generator_gradients, discriminator_gradients, metrics_of(
-            gan_loss, l1_loss, total_loss, real_loss, fake_loss, real_logits, fake_logits)
+            generator_terms, discriminator_terms, real_logits, fake_logits)
 
     if config.jit_compile:
         # A nested tf.function, so XLA compiles just this part. (Not with synchronized batch
@@ -217,9 +171,8 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             real_logits = discriminator([sketch, photo], training=True)
             detached_logits = discriminator([sketch, tf.stop_gradient(generated_photo)],
                                             training=True)
-            real_loss = losses.discriminator_real_loss(real_logits)
-            fake_loss = losses.discriminator_fake_loss(detached_logits)
-            discriminator_loss = scaled(average(0.5 * (real_loss + fake_loss)),
+            discriminator_terms = losses.discriminator_loss(real_logits, detached_logits)
+            discriminator_loss = scaled(average(discriminator_terms['total_loss']),
                                         discriminator_optimizer)
         discriminator_optimizer.apply(
             agree(discriminator_tape.gradient(discriminator_loss,
@@ -227,15 +180,13 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             discriminator.trainable_variables)
         with generator_tape:  # Recording resumes: G's loss through the updated D.
             fake_logits = discriminator([sketch, generated_photo], training=True)
-            gan_loss = losses.generator_gan_loss(fake_logits)
-            l1_loss = losses.l1_loss(photo, generated_photo)
-            total_loss = gan_loss + config.l1_weight * l1_loss
-            generator_loss = scaled(average(total_loss), generator_optimizer)
+            generator_terms = losses.generator_loss(fake_logits, photo, generated_photo,
+                                                    config.l1_weight)
+            generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
         generator_optimizer.apply(
             agree(generator_tape.gradient(generator_loss, generator.trainable_variables)),
             generator.trainable_variables)
-        return metrics_of(gan_loss, l1_loss, total_loss, real_loss, fake_loss, real_logits,
-                          detached_logits)
+        return metrics_of(generator_terms, discriminator_terms, real_logits, detached_logits)
 
     update = alternating_step if config.update_order == 'alternating' else simultaneous_step
 
@@ -243,7 +194,7 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         return update(batch), tf.identity(stop)  # A per-replica value, so it can be reduced.
 
     local_replicas = distribute.replicas_per_worker(strategy)
-    ema_pairs = (averaged_weights(generator, state.ema_generator)
+    ema_pairs = (ema.averaged_weights(generator, state.ema_generator)
                  if state.ema_generator is not None else [])
 
     @tf.function
@@ -264,9 +215,9 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
                 discriminator_optimizer.dynamic_scale)
         state.step.assign_add(1)
         if ema_pairs:  # Cross-replica context: every copy of a mirrored average alike.
-            decay = ema_decay_at(state.step, config.ema_decay)
+            decay = ema.decay_at(state.step, config.ema_decay)
             for average_weight, weight in ema_pairs:
-                update_average(average_weight, weight, decay)
+                ema.update_average(average_weight, weight, decay)
         # Any worker asked to stop (SIGTERM) -> all stop after this same step.
         return metrics, strategy.reduce(tf.distribute.ReduceOp.SUM, stops, axis=None)
 

@@ -5,12 +5,14 @@ import pathlib
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 
+import cv2  # noqa: E402
 import pytest  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO / 'datasets' / 'sample'
+AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))  # 10 real validation pairs, 512x256.
 
 
 def tiny_config(**overrides) -> config_lib.Config:
@@ -46,3 +48,31 @@ def exported_model(trained_workdir, tmp_path_factory):
     export_dir = tmp_path_factory.mktemp('models')
     exports.export_workdir(str(trained_workdir), str(export_dir), inference_mode='paper')
     return export_dir
+
+
+@pytest.fixture
+def predict_inputs(tmp_path):
+    """A folder of 3 sketches (PNG, JPEG, an odd size) and of 2 photos, from real pairs."""
+    sketches, photos = tmp_path / 'sketches', tmp_path / 'photos'
+    sketches.mkdir()
+    photos.mkdir()
+    for index, path in enumerate(AB_FILES[:3]):
+        ab = cv2.imread(str(path))
+        sketch = ab[:, :256] if index != 2 else cv2.resize(ab[:, :256], (120, 90))
+        cv2.imwrite(str(sketches / f'shoe{index}.{"jpg" if index == 1 else "png"}'), sketch)
+    for index, path in enumerate(AB_FILES[3:5]):
+        cv2.imwrite(str(photos / f'photo{index}.jpg'), cv2.imread(str(path))[:, 256:])
+    (sketches / 'notes.txt').write_text('not an image')
+    return sketches, photos
+
+
+@pytest.fixture(scope='session')
+def evaluated_run(tmp_path_factory):
+    """A tiny model trained 4 steps with two checkpoints, keeping the best by L1."""
+    from pix2pix_tf import train_lib
+
+    workdir = tmp_path_factory.mktemp('evaluated')
+    result = train_lib.train_and_evaluate(
+        tiny_config(train_steps=4, checkpoint_every=2, eval_every=2, keep_best='l1'),
+        str(workdir))
+    return workdir, result

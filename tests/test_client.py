@@ -99,14 +99,14 @@ def test_predict_command_with_a_grpc_server(grpc_server, tmp_path):
     for index, png in enumerate(sketch_files()):
         (folder / f'shoe{index}.png').write_bytes(png)
     out = tmp_path / 'out'
-    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.predict', str(folder),
+    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.commands.predict', str(folder),
                              f'--server={grpc_server}/sample', '--signature=predict_pixels',
                              f'--output_dir={out}'], cwd=REPO, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert '2 photos written to' in result.stdout
     assert cv2.imread(str(out / 'shoe1.png')).shape == (90, 120, 3)
-    bad = subprocess.run([sys.executable, '-m', 'pix2pix_tf.predict', str(folder),
+    bad = subprocess.run([sys.executable, '-m', 'pix2pix_tf.commands.predict', str(folder),
                           '--server=localhost:8500'], cwd=REPO, capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode != 0

@@ -22,9 +22,8 @@ from PIL import Image
 
 from pix2pix_tf import checkpoints
 from pix2pix_tf import client
-from pix2pix_tf import demo
+from pix2pix_tf import demo_server
 from pix2pix_tf import input_pipeline
-from pix2pix_tf import train_lib
 
 from conftest import REPO
 from conftest import SAMPLE
@@ -150,34 +149,6 @@ def test_a_second_trainer_is_refused_and_a_killed_ones_lock_does_not_block(tmp_p
     assert (workdir / 'train.lock').read_text() == ''  # Released cleanly this time.
 
 
-def test_divergence_stops_and_keeps_the_good_checkpoint(make_config, tmp_path):
-    workdir = str(tmp_path)
-    train_lib.train_and_evaluate(make_config(train_steps=2, checkpoint_every=2), workdir)
-    # A checkpoint every step: the worst case for rotating good checkpoints out (3 kept).
-    with pytest.raises(train_lib.NonFiniteLossError,
-                       match=r'training stopped at step (\d+): .*(diverging|not finite).*the '
-                             r'last good checkpoint .*ckpt-\d+ is untouched') as stopped:
-        train_lib.train_and_evaluate(make_config(train_steps=40, checkpoint_every=1,
-                                                 learning_rate=1e6), workdir)
-    stopped_at = int(str(stopped.value).split('step ')[1].split(':')[0])
-    assert stopped_at <= 5  # Stopped within a few steps, far before any NaN.
-    assert 2 in checkpoints.available_steps(workdir)  # The pre-divergence checkpoint stays.
-    for step in checkpoints.available_steps(workdir):
-        _, generator, _ = checkpoints.restore_generator(workdir, step)
-        assert all(np.isfinite(variable.numpy()).all() for variable in generator.variables)
-
-
-def test_rule_for_exploding_losses():
-    assert train_lib.exploded_loss_limit(100.0) == 1e4
-    assert train_lib.exploded_loss_limit(5000.0) == 10 * (2 * 5000 + 30)  # Healthy at that weight.
-    metrics = dict.fromkeys(train_lib.WATCHED_LOSSES, 1.0)
-    assert train_lib._check_finite(metrics, 5, 0, False, 'ckpt-4') == 0
-    metrics['discriminator/real_loss'] = 2e4  # Finite, but a run does not recover from it.
-    with pytest.raises(train_lib.NonFiniteLossError, match=r'step 5: discriminator/real_loss = '
-                                                           r'20000.0 \(over 10000: diverging\)'):
-        train_lib._check_finite(metrics, 5, 0, True, 'ckpt-4')
-
-
 def test_unwritable_workdir_is_one_line_before_tensorflow(tmp_path):
     a_file = tmp_path / 'file'
     a_file.write_text('x')
@@ -216,9 +187,9 @@ def test_a_signal_during_start_up_ends_with_one_line(tmp_path, signal_number):
 
 
 @pytest.fixture(scope='module')
-def demo_server(exported_model):
-    server = demo.make_server(client.LocalBackend(str(exported_model)), port=0, examples=[],
-                              max_upload_mb=1, timeout=1)
+def running_demo(exported_model):
+    server = demo_server.make_server(client.LocalBackend(str(exported_model)), port=0,
+                                     examples=[], max_upload_mb=1, timeout=1)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[:2]
     server.shutdown()
@@ -241,19 +212,19 @@ def encoded(array: np.ndarray, extension: str) -> bytes:
     return cv2.imencode(extension, array)[1].tobytes()
 
 
-def test_demo_refuses_malformed_requests_and_keeps_serving(demo_server):
+def test_demo_refuses_malformed_requests_and_keeps_serving(running_demo):
     png = encoded(np.full((64, 64), 255, np.uint8), '.png')
     post = b'POST /predict HTTP/1.1\r\nHost: x\r\n'
     for headers, status, message in (
             (b'Content-Length: -1\r\n', 400, 'Bad Content-Length'),
             (b'Content-Length: abc\r\n', 400, 'Bad Content-Length'),
             (b'', 411, 'Content-Length')):
-        got, body = raw_request(demo_server, post + headers + b'Connection: close\r\n\r\n' + png
+        got, body = raw_request(running_demo, post + headers + b'Connection: close\r\n\r\n' + png
                                 + b'\0' * 100000)
         assert (got, message in body['error']) == (status, True), body
     # A client that stops sending mid-upload is cut off after the timeout (1 s here).
     started = time.perf_counter()
-    got, body = raw_request(demo_server, post + b'Content-Length: 5000\r\n\r\n' + png[:100])
+    got, body = raw_request(running_demo, post + b'Content-Length: 5000\r\n\r\n' + png[:100])
     assert got == 408 and time.perf_counter() - started < 10
     tiff, ppm = encoded(np.zeros((64, 64), np.uint8), '.tiff'), encoded(
         np.zeros((64, 64, 3), np.uint8), '.ppm')
@@ -261,13 +232,13 @@ def test_demo_refuses_malformed_requests_and_keeps_serving(demo_server):
     for data, message in ((tiff, 'not an image: upload a PNG or JPEG'),
                           (ppm, 'not an image: upload a PNG or JPEG'),
                           (huge, 'larger than the model accepts (4096x4096)')):
-        got, body = raw_request(demo_server, post + f'Content-Length: {len(data)}\r\n'
+        got, body = raw_request(running_demo, post + f'Content-Length: {len(data)}\r\n'
                                 'Connection: close\r\n\r\n'.encode() + data)
         assert got == 400 and message in body['error'], body
-    got, body = raw_request(demo_server, 'GET /ünïcode HTTP/1.1\r\nConnection: close\r\n\r\n'
+    got, body = raw_request(running_demo, 'GET /ünïcode HTTP/1.1\r\nConnection: close\r\n\r\n'
                             .encode())
     assert got == 404 and 'Not found' in body['error']
-    with socket.create_connection(demo_server, timeout=60) as connection:  # Still serving.
+    with socket.create_connection(running_demo, timeout=60) as connection:  # Still serving.
         connection.sendall(post + f'Content-Length: {len(png)}\r\nConnection: close\r\n\r\n'
                            .encode() + png)
         response = b''
@@ -286,7 +257,7 @@ def test_predict_skips_bad_inputs_and_never_overwrites(exported_model, tmp_path)
     (folder / 'scan.tif').write_bytes(encoded(sketch, '.tiff'))
     (folder / 'ppm.png').write_bytes(encoded(sketch, '.ppm'))
     before = {path.name: path.read_bytes() for path in folder.iterdir()}
-    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.predict', str(folder),
+    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.commands.predict', str(folder),
                              str(folder / 'scan.tif'), f'--model={exported_model}',
                              f'--output_dir={folder}'],
                             cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -299,30 +270,3 @@ def test_predict_skips_bad_inputs_and_never_overwrites(exported_model, tmp_path)
         assert (folder / name).read_bytes() == data, f'{name} was overwritten'
     assert cv2.imread(str(folder / 'a_jpg.png')).shape == (256, 256, 3)
     assert cv2.imread(str(folder / 'a_png.png')).shape == (256, 256, 3)
-
-
-def test_only_the_chief_process_takes_the_workdir_lock(monkeypatch):
-    from pix2pix_tf import train_command
-
-    def chief(tf_config):
-        monkeypatch.setenv('TF_CONFIG', json.dumps(tf_config))
-        return train_command._is_chief_process()
-
-    workers = {'worker': ['a:1', 'b:1']}
-    assert chief({'cluster': workers, 'task': {'type': 'worker', 'index': 0}})
-    assert not chief({'cluster': workers, 'task': {'type': 'worker', 'index': 1}})
-    with_chief = {'chief': ['c:1'], **workers}
-    assert chief({'cluster': with_chief, 'task': {'type': 'chief', 'index': 0}})
-    assert not chief({'cluster': with_chief, 'task': {'type': 'worker', 'index': 0}})
-    monkeypatch.delenv('TF_CONFIG')
-    assert train_command._is_chief_process()
-
-
-def test_output_names_keep_clear_of_inputs_each_other_and_the_grid(tmp_path):
-    from pix2pix_tf import predict
-
-    paths = [str(tmp_path / name) for name in ('a.jpg', 'a.png', 'grid.jpg', 'b.png')]
-    assert predict.output_names(paths, str(tmp_path), grid=True) == [
-        'a_jpg.png', 'a_png.png', 'grid_jpg.png', 'b_png.png']
-    assert predict.output_names(paths, str(tmp_path / 'out'), grid=True) == [
-        'a.png', 'a_png.png', 'grid_jpg.png', 'b.png']

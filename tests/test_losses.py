@@ -27,7 +27,10 @@ def test_discriminator_loss_is_mean_of_real_and_fake_terms():
     real = tf.fill([2, 3, 3, 1], 3.0)
     fake = tf.fill([2, 3, 3, 1], -0.5)
     expected = 0.5 * (softplus(-3.0) + softplus(-0.5))
-    np.testing.assert_allclose(losses.discriminator_loss(real, fake), [expected] * 2, rtol=1e-6)
+    terms = losses.discriminator_loss(real, fake)
+    np.testing.assert_allclose(terms['total_loss'], [expected] * 2, rtol=1e-6)
+    np.testing.assert_allclose(terms['real_loss'], [softplus(-3.0)] * 2, rtol=1e-6)
+    np.testing.assert_allclose(terms['fake_loss'], [softplus(-0.5)] * 2, rtol=1e-6)
 
 
 def test_l1_and_weighted_generator_loss_by_hand():
@@ -35,8 +38,11 @@ def test_l1_and_weighted_generator_loss_by_hand():
     generated = tf.concat([tf.fill([1, 2, 2, 3], 0.5), tf.fill([1, 2, 2, 3], -0.25)], axis=0)
     np.testing.assert_allclose(losses.l1_loss(photo, generated), [0.5, 0.25])
     fake_logits = tf.zeros([2, 3, 3, 1])  # BCE(1, 0) = log 2.
-    np.testing.assert_allclose(losses.generator_loss(fake_logits, photo, generated, 100.0),
-                               [math.log(2) + 50.0, math.log(2) + 25.0], rtol=1e-6)
+    terms = losses.generator_loss(fake_logits, photo, generated, 100.0)
+    np.testing.assert_allclose(terms['total_loss'], [math.log(2) + 50.0, math.log(2) + 25.0],
+                               rtol=1e-6)
+    np.testing.assert_allclose(terms['l1_loss'], [0.5, 0.25])  # Unweighted.
+    np.testing.assert_allclose(terms['gan_loss'], [math.log(2)] * 2, rtol=1e-6)
 
 
 def test_accuracies_count_patches_on_the_right_side():

@@ -19,9 +19,12 @@ def test_native_bfloat16_detection(tmp_path, flags, expected):
     assert precision.cpu_has_native_bfloat16(str(tmp_path / 'missing')) is False
 
 
-def test_auto_never_picks_float16_without_a_gpu():
-    # This test machine has no GPU: auto must choose a CPU policy.
-    assert precision.resolve('auto') in ('float32', 'mixed_bfloat16')
+def test_auto_picks_float16_exactly_when_a_gpu_is_visible():
+    if tf.config.list_physical_devices('GPU'):
+        assert precision.resolve('auto') == 'mixed_float16'
+    else:  # Never float16 on a CPU: bfloat16 with native instructions, else float32.
+        expected = 'mixed_bfloat16' if precision.cpu_has_native_bfloat16() else 'float32'
+        assert precision.resolve('auto') == expected
     assert precision.resolve('float32') == 'float32'
 
 
@@ -55,3 +58,12 @@ def test_fused_adam_makes_keras_adams_updates(make_config):
     for fused_value, keras_value in zip(*results):
         np.testing.assert_allclose(fused_value, keras_value, rtol=1e-5, atol=1e-7)
     assert not np.allclose(results[0][0], np.random.RandomState(0).randn(4, 4, 8, 16))
+
+
+def test_policy_context_sets_and_always_restores_the_global_policy():
+    before = keras.mixed_precision.global_policy().name
+    with pytest.raises(RuntimeError):
+        with precision.policy('mixed_bfloat16') as name:
+            assert name == keras.mixed_precision.global_policy().name == 'mixed_bfloat16'
+            raise RuntimeError('a failure inside')
+    assert keras.mixed_precision.global_policy().name == before

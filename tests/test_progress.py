@@ -41,3 +41,19 @@ def test_terminal_line_is_redrawn_in_place_and_messages_go_above_it():
 def test_format_duration():
     assert progress.format_duration(0) == '0:00:00'
     assert progress.format_duration(90061) == '25:01:01'
+
+
+def test_step_timing_skips_the_first_step_and_windows_average_the_metrics():
+    stream = io.StringIO()
+    bar = progress.Progress(total_steps=10, log_every=2, batch_size=4, stream=stream)
+    # Step 1 traces and compiles (10 s): neither the rate nor the ETA may count it.
+    bar.step_done(1, {'generator/l1_loss': 1.0}, 10.0)
+    bar.step_done(2, {'generator/l1_loss': 3.0}, 0.5)
+    assert bar.step_seconds == 0.5
+    assert stream.getvalue().splitlines()[-1].startswith('step 2/10  8.0 img/s  ETA 0:00:04')
+    means, images_per_second = bar.take_window()
+    assert means == {'generator/l1_loss': 2.0} and images_per_second == 8.0
+    bar.step_done(3, {'generator/l1_loss': 5.0}, 1.5)
+    assert bar.step_seconds == 0.9 * 0.5 + 0.1 * 1.5  # A moving average.
+    assert bar.take_window() == ({'generator/l1_loss': 5.0}, 4 / 1.5)
+    assert bar.take_window() == ({}, None)  # An empty window: nothing timed.

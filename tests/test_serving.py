@@ -24,10 +24,11 @@ import tensorflow as tf
 from PIL import Image
 
 from pix2pix_tf import checkpoints
-from pix2pix_tf import file_check
+from pix2pix_tf import image_files
 from pix2pix_tf import images
 from pix2pix_tf import models
 from pix2pix_tf import serving
+from pix2pix_tf import versions
 
 from conftest import REPO
 from conftest import SAMPLE
@@ -182,7 +183,7 @@ def test_interrupted_export_leaves_no_version(workdir, tmp_path):
     try:
         deadline = time.time() + 120
         while time.time() < deadline and process.poll() is None:
-            if export_dir.is_dir() and any(name.startswith(serving.TEMP_PREFIX)
+            if export_dir.is_dir() and any(name.startswith(versions.TEMP_PREFIX)
                                            for name in os.listdir(export_dir)):
                 process.send_signal(signal.SIGKILL)  # Killed while writing.
                 break
@@ -191,7 +192,7 @@ def test_interrupted_export_leaves_no_version(workdir, tmp_path):
     finally:
         process.kill()
     assert process.returncode == -signal.SIGKILL, 'the export finished before it was killed'
-    assert serving.numeric_versions(str(export_dir)) == []
+    assert versions.numeric_versions(str(export_dir)) == []
     # The next export cleans the leftover and writes version 1.
     _, generator, _ = checkpoints.restore_generator(str(workdir))
     serving.export(generator, 64, 'paper', str(export_dir))
@@ -348,10 +349,10 @@ def test_encoded_size_reads_the_header_of_each_format():
                        ('GIF', encode(array, 'GIF')), ('BMP', encode(array, 'BMP')),
                        ('top-down BMP', _bmp_top_down(array))):
         assert images.encoded_size(tf.constant(data)).numpy().tolist() == [37, 53], name
-        assert file_check.sniff(data)[1:] == (37, 53), name  # The clients' Python twin.
+        assert image_files.sniff(data)[1:] == (37, 53), name  # The clients' Python twin.
     for data in (b'', b'not an image at all, longer than 26 bytes', encode(array, 'PNG')[:20]):
         assert images.encoded_size(tf.constant(data)).numpy().tolist() == [0, 0]
-        assert file_check.sniff(data) is None
+        assert image_files.sniff(data) is None
 
 
 def test_oversized_sketches_are_refused_and_the_next_request_served(exported_model, workdir,

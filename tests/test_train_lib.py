@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import checkpoints
 from pix2pix_tf import train_lib
 from pix2pix_tf import train_step
 
@@ -91,22 +90,6 @@ def test_resumed_run_matches_uninterrupted_run(make_config, tmp_path):
         assert reader.get_tensor('step/.ATTRIBUTES/VARIABLE_VALUE') == 4
         assert reader.get_tensor(
             'generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE') == 4
-
-
-def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(make_config, tmp_path):
-    workdir = str(tmp_path)
-    train_lib.train_and_evaluate(make_config(train_steps=2, checkpoint_every=2), workdir)
-    directory = os.path.join(workdir, 'checkpoints')
-    before = {name: open(os.path.join(directory, name), 'rb').read()
-              for name in os.listdir(directory)}
-    # An l1_weight beyond float32's range makes the generator loss infinite at the next step.
-    with pytest.raises(train_lib.NonFiniteLossError,
-                       match=r'stopped at step 3: generator/total_loss = inf.*ckpt-2 is untouched'):
-        train_lib.train_and_evaluate(make_config(train_steps=6, l1_weight=1e39), workdir)
-    after = {name: open(os.path.join(directory, name), 'rb').read()
-             for name in os.listdir(directory)}
-    assert after == before
-    assert checkpoints.checkpoint_path(workdir).endswith('ckpt-2')
 
 
 def test_runs_appear_in_tensorboards_hparams_tab(trained_workdir, tmp_path):

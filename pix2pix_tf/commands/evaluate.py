@@ -2,81 +2,92 @@
 
     python evaluate.py --workdir=runs/sample                           # its validation split
     python evaluate.py --workdir=runs/sample --all_checkpoints         # a row per checkpoint
-    python evaluate.py --saved_model=saved_models/sample/1 --pairs='held_out/*.jpg'
+    python evaluate.py --model=saved_models/sample --pairs='held_out/*.jpg'
     python evaluate.py --workdir=runs/zappos --dataset=sketch2photo/zappos --split=test \\
         --inception_weights=inception_v3_notop.h5                      # adds FID and KID
     python evaluate.py --workdir=runs/cpu --thicken_strokes=5          # sketches of a wide pen
 
 Model: a training workdir (latest checkpoint, --checkpoint_step, or --all_checkpoints) or an
-exported SavedModel. Data: the workdir's own validation split by default, or --dataset (a TFDS
-name, or a folder as train.py takes) with --split, or --pairs (a folder or glob of AB pairs),
-or --sketches and --photos (two folders, files matched by name). Writes metrics.json,
+exported SavedModel (--model: a version folder, or a folder of versions: the highest). Data:
+the workdir's own validation split by default, or --dataset (a TFDS name, or a folder as
+train.py takes) with --split, or --pairs (a folder or glob of AB pairs), or --sketches and
+--photos (two folders, files matched by name). Writes metrics.json,
 index.html and images/ to --output_dir, prints the table, and for a workdir also writes the
 scalars to <workdir>/eval (tags evaluate/<metric>) at each checkpoint's step.
 """
 
-import glob
 import os
 import sys
 import time
+from typing import NamedTuple
 
 from absl import flags
 from absl import logging
 
-from pix2pix_tf import cli
+from pix2pix_tf import client
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
-from pix2pix_tf import file_check
+from pix2pix_tf import gan_metrics
+from pix2pix_tf import image_files
 from pix2pix_tf import sources
+from pix2pix_tf.commands import cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Training workdir to score (config.json + checkpoints/).')
-flags.DEFINE_string('saved_model', None, 'Exported SavedModel version folder to score instead.')
-flags.DEFINE_integer('checkpoint_step', None, 'Score this checkpoint (default: the latest).')
-flags.DEFINE_bool('all_checkpoints', False, 'Score every kept checkpoint: a row per step.')
-flags.DEFINE_string('dataset', None, 'TFDS name or training-style folder (default: the '
-                    'workdir\'s dataset).')
-flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: the workdir\'s).')
-flags.DEFINE_enum('split', 'eval', ('eval', 'test', 'train'), 'Split of --dataset: eval = '
-                  'validation (val/ for folders).')
-flags.DEFINE_string('pairs', None, 'A folder or glob pattern of AB pair files (sketch left).')
-flags.DEFINE_string('exclude', None, 'Skip --pairs files whose names occur in this folder '
-                    'tree (for example the pairs a model was trained on).')
-flags.DEFINE_string('sketches', None, 'A folder of sketches (with --photos, matched by name).')
-flags.DEFINE_string('photos', None, 'A folder of the matching photos.')
-flags.DEFINE_integer('num_examples', 0, 'Score the first this many pairs (0 = all).')
-flags.DEFINE_integer('batch_size', 8, 'Pairs per batch.')
-flags.DEFINE_enum('inference_mode', None, config_lib.INFERENCE_MODES,
-                  'Workdir models: paper (dropout and batch statistics on) or eval; default: '
-                  'the training config\'s. (A SavedModel keeps the mode it was exported with.)')
-flags.DEFINE_string('inception_weights', None, 'InceptionV3 no-top weights (.h5): adds FID and '
-                    'KID.')
-flags.DEFINE_string('output_dir', None, 'Where the report goes (default: <workdir>/evaluation '
-                    'or evaluation/<saved model>).')
-flags.DEFINE_integer('report_examples', 12, 'Examples shown in index.html.')
-flags.DEFINE_integer('thicken_strokes', 0, 'Dilate every sketch\'s dark strokes by a KxK square '
-                     'at the model\'s size before scoring (5 = a wide pen; 0 = as drawn).')
-flags.DEFINE_bool('raw_weights', False, 'A workdir trained with --ema_decay: score the trained '
-                  'generator instead of its moving average.')
-FLAG_NAMES = ('workdir', 'saved_model', 'checkpoint_step', 'all_checkpoints', 'dataset',
-              'data_dir', 'split', 'pairs', 'exclude', 'sketches', 'photos', 'num_examples',
-              'batch_size', 'inference_mode', 'inception_weights', 'output_dir',
-              'report_examples', 'thicken_strokes', 'raw_weights')
+
+
+def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
+    """The evaluate command's flags (--saved_model: the old name of --model)."""
+    options = {'flag_values': flag_values}
+    flags.DEFINE_string('workdir', None, 'Training workdir to score (config.json + '
+                        'checkpoints/).', **options)
+    flags.DEFINE_string('model', None, 'Exported SavedModel to score instead: a version folder, '
+                        'or a folder of numbered versions (the highest is used).', **options)
+    cli.define_renamed(flag_values, 'saved_model')
+    flags.DEFINE_integer('checkpoint_step', None, 'Score this checkpoint (default: the latest).',
+                         **options)
+    flags.DEFINE_bool('all_checkpoints', False, 'Score every kept checkpoint: a row per step.',
+                      **options)
+    flags.DEFINE_string('dataset', None, 'TFDS name or training-style folder (default: the '
+                        'workdir\'s dataset).', **options)
+    flags.DEFINE_string('data_dir', None, 'TFDS data dir (default: the workdir\'s).', **options)
+    flags.DEFINE_enum('split', 'eval', ('eval', 'test', 'train'), 'Split of --dataset: eval = '
+                      'validation (val/ for folders).', **options)
+    flags.DEFINE_string('pairs', None, 'A folder or glob pattern of AB pair files (sketch '
+                        'left).', **options)
+    flags.DEFINE_string('exclude', None, 'Skip --pairs files whose names occur in this folder '
+                        'tree (for example the pairs a model was trained on).', **options)
+    flags.DEFINE_string('sketches', None, 'A folder of sketches (with --photos, matched by '
+                        'name).', **options)
+    flags.DEFINE_string('photos', None, 'A folder of the matching photos.', **options)
+    flags.DEFINE_integer('num_examples', 0, 'Score the first this many pairs (0 = all).',
+                         **options)
+    flags.DEFINE_integer('batch_size', 8, 'Pairs per batch.', **options)
+    flags.DEFINE_enum('inference_mode', None, config_lib.INFERENCE_MODES,
+                      'Workdir models: paper (dropout and batch statistics on) or eval; default: '
+                      'the training config\'s. (A SavedModel keeps the mode it was exported '
+                      'with.)', **options)
+    flags.DEFINE_string('inception_weights', None, 'InceptionV3 no-top weights (.h5): adds FID '
+                        'and KID.', **options)
+    flags.DEFINE_string('output_dir', None, 'Where the report goes (default: '
+                        '<workdir>/evaluation or evaluation/<model name>).', **options)
+    flags.DEFINE_integer('report_examples', 12, 'Examples shown in index.html.', **options)
+    flags.DEFINE_integer('thicken_strokes', 0, 'Dilate every sketch\'s dark strokes by a KxK '
+                         'square at the model\'s size before scoring (5 = a wide pen; 0 = as '
+                         'drawn).', **options)
+    flags.DEFINE_bool('raw_weights', False, 'A workdir trained with --ema_decay: score the '
+                      'trained generator instead of its moving average.', **options)
+
+
+class ScoredModel(NamedTuple):
+    """One model to score: a checkpoint of the workdir or the SavedModel."""
+
+    name: str  # 'step N' or the SavedModel's path.
+    step: int | None  # The checkpoint's step; None for a SavedModel.
+    eval_step: object  # evaluation.make_eval_step / savedmodel_eval_step.
+    image_size: int | None  # Sketches are resized to this (None: unknown, 256 is used).
 
 
 class UsageError(Exception):
     """Bad flags; the message is one line."""
-
-
-def _pair_files(pattern: str, exclude: str | None) -> list[str]:
-    files = (sources.list_images(pattern) if os.path.isdir(pattern)
-             else sorted(path for path in glob.glob(pattern) if os.path.isfile(path)))
-    if exclude:
-        excluded = {name for _, _, names in os.walk(exclude) for name in names}
-        files = [path for path in files if os.path.basename(path) not in excluded]
-    if not files:
-        raise UsageError(f'--pairs={pattern}: no image files there'
-                         f'{" after --exclude" if exclude else ""}.')
-    return files
 
 
 def _report_skipped(skipped: list, where: str, any_left: bool) -> None:
@@ -95,15 +106,18 @@ def _data(config, image_size: int):
     from pix2pix_tf import input_pipeline
 
     if FLAGS.pairs:
-        files, skipped = file_check.usable_files(_pair_files(FLAGS.pairs, FLAGS.exclude),
-                                                 ab_pair=True)
+        files = image_files.files_matching(FLAGS.pairs, FLAGS.exclude)
+        if not files:
+            raise UsageError(f'--pairs={FLAGS.pairs}: no image files there'
+                             f'{" after --exclude" if FLAGS.exclude else ""}.')
+        files, skipped = image_files.usable_files(files, ab_pair=True)
         _report_skipped(skipped, FLAGS.pairs, bool(files))
         records = lambda: input_pipeline.ab_file_records(files)  # noqa: E731
         description = f'{len(files)} AB pairs from {FLAGS.pairs}'
     elif FLAGS.sketches or FLAGS.photos:
         if not (FLAGS.sketches and FLAGS.photos):
             raise UsageError('--sketches and --photos go together.')
-        sketch_files, photo_files, skipped = file_check.usable_pairs(
+        sketch_files, photo_files, skipped = image_files.usable_pairs(
             *sources.match_by_name(FLAGS.sketches, FLAGS.photos))
         _report_skipped(skipped, FLAGS.sketches, bool(sketch_files))
         records = lambda: input_pipeline.paired_file_records(sketch_files,  # noqa: E731
@@ -116,9 +130,8 @@ def _data(config, image_size: int):
         data_dir = FLAGS.data_dir if FLAGS.data_dir is not None else (
             config.data_dir if config else '')
         source = sources.resolve(dataset, data_dir)
-        if not isinstance(source, sources.TfdsDataset):
-            _report_skipped(sources.usable(source, FLAGS.split)[1], dataset, True)
-        records = lambda: input_pipeline.split_records(source, FLAGS.split)  # noqa: E731
+        _report_skipped(source.usable(FLAGS.split)[1], dataset, True)
+        records = lambda: source.records(FLAGS.split)  # noqa: E731
         description = f'{dataset} ({FLAGS.split} split)'
     if FLAGS.thicken_strokes > 1:
         description += f', strokes thickened {FLAGS.thicken_strokes}x{FLAGS.thicken_strokes}'
@@ -127,14 +140,15 @@ def _data(config, image_size: int):
             ), description
 
 
-def _models(config):
-    """[(name, step or None, eval_step)] to score, and the inference mode used."""
+def _models(config) -> tuple[list[ScoredModel], str]:
+    """The models to score, and the inference mode used."""
     from pix2pix_tf import checkpoints
     from pix2pix_tf import evaluation
 
-    if FLAGS.saved_model:
-        eval_step, info = evaluation.savedmodel_eval_step(FLAGS.saved_model)
-        return [(FLAGS.saved_model, None, eval_step, info.get('image_size'))], info.get(
+    if FLAGS.model:
+        model_dir = client.resolve_model_dir(FLAGS.model)
+        eval_step, info = evaluation.savedmodel_eval_step(model_dir)
+        return [ScoredModel(model_dir, None, eval_step, info.get('image_size'))], info.get(
             'inference_mode', 'as exported')
     mode = FLAGS.inference_mode or config.inference_mode
     if FLAGS.all_checkpoints:
@@ -148,9 +162,9 @@ def _models(config):
     for step in steps:
         _, generator, path = checkpoints.restore_generator(
             FLAGS.workdir, step, use_ema=False if FLAGS.raw_weights else None)
-        step = int(path.rsplit('-', 1)[1])
-        models.append((f'step {step}', step, evaluation.make_eval_step(generator, mode),
-                       config.image_size))
+        step = checkpoints.step_of(path)
+        models.append(ScoredModel(f'step {step}', step,
+                                  evaluation.make_eval_step(generator, mode), config.image_size))
     return models, mode
 
 
@@ -162,37 +176,35 @@ def _weights_used(config) -> str:
     return 'trained'
 
 
-def main(argv):
+def _run(argv):
     logging.set_verbosity(logging.WARNING)
     program = cli.program_name('evaluate.py')
     try:
         if len(argv) > 1:
             raise UsageError(f'unexpected arguments {" ".join(argv[1:])}.')
-        if bool(FLAGS.workdir) == bool(FLAGS.saved_model):
-            raise UsageError('pass exactly one of --workdir and --saved_model.')
+        if bool(FLAGS.workdir) == bool(FLAGS.model):
+            raise UsageError('pass exactly one of --workdir and --model.')
         if FLAGS.raw_weights and not FLAGS.workdir:
             raise UsageError('--raw_weights needs --workdir (a SavedModel holds one set of '
                              'weights).')
-        if FLAGS.saved_model and not os.path.isfile(os.path.join(FLAGS.saved_model,
-                                                                 'saved_model.pb')):
-            raise UsageError(f'--saved_model={FLAGS.saved_model}: no saved_model.pb there (pass '
-                             f'a version folder such as saved_models/sample/1).')
         if FLAGS.batch_size < 1:
             raise UsageError('--batch_size must be at least 1.')
         if FLAGS.thicken_strokes < 0:
             raise UsageError('--thicken_strokes must be 0 (off) or a size such as 3 or 5.')
+        if FLAGS.model:
+            client.resolve_model_dir(FLAGS.model)  # A typo fails before TensorFlow loads.
         config = config_lib.read_workdir_config(FLAGS.workdir) if FLAGS.workdir else None
         cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
-        run(config)
-    except (UsageError, config_lib.ConfigError, ValueError) as error:
+        _evaluate(config)
+    except (UsageError, config_lib.ConfigError, client.PredictError,
+            gan_metrics.MissingWeightsError) as error:
         sys.exit(f'{program}: error: {error}')
 
 
-def run(config) -> None:
+def _evaluate(config) -> None:
     import tensorflow as tf  # Imported once the flags are known good.
 
     from pix2pix_tf import evaluation
-    from pix2pix_tf import gan_metrics
     from pix2pix_tf import report
 
     feature_fn = None
@@ -200,12 +212,12 @@ def run(config) -> None:
         feature_fn = evaluation.make_feature_fn(gan_metrics.load_inception(
             FLAGS.inception_weights))
     models, mode = _models(config)
-    image_size = models[0][3] or 256
+    image_size = models[0].image_size or 256
     make_dataset, description = _data(config, image_size)
     output_dir = FLAGS.output_dir or (
         os.path.join(FLAGS.workdir, 'evaluation') if FLAGS.workdir
         else os.path.join('evaluation', os.path.basename(os.path.dirname(
-            os.path.abspath(FLAGS.saved_model))) or 'model'))
+            os.path.abspath(models[0].name))) or 'model'))
     writer = (tf.summary.create_file_writer(os.path.join(FLAGS.workdir, 'eval'))
               if FLAGS.workdir else None)
     # Scores of other weights or other strokes get their own TensorBoard tags.
@@ -223,13 +235,10 @@ def run(config) -> None:
                                      result.metrics.items() if key != 'num_examples'),
               flush=True)
         if writer is not None and step is not None:
-            with writer.as_default(step=step):
-                for key, value in result.metrics.items():
-                    if key in evaluation.LOWER_IS_BETTER:
-                        tf.summary.scalar(f'{tag}/{key}', value)
+            evaluation.write_scalars(writer, step, tag, result.metrics)
     if writer is not None:
         writer.flush()
-    info = {'model': FLAGS.workdir or FLAGS.saved_model, 'data': description,
+    info = {'model': FLAGS.workdir or models[0].name, 'data': description,
             'inference_mode': mode, 'image_size': image_size,
             'weights': _weights_used(config),
             'fid_kid': 'InceptionV3 from ' + FLAGS.inception_weights if feature_fn else 'off',
@@ -240,6 +249,10 @@ def run(config) -> None:
           f'{paths["metrics"]}')
 
 
-def run_command() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point of `python evaluate.py` and the `pix2pix-evaluate` console script."""
-    cli.run(main, FLAG_NAMES)
+    cli.run(_run, define_flags, argv, 'evaluate.py', __doc__)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,18 +1,14 @@
-"""Draw a sketch, get a shoe: a local web app on an exported model.
-
-    python -m pix2pix_tf.demo --model saved_models/sample            # http://127.0.0.1:8000
-    pix2pix-demo --model saved_models/sample/2 --port 9000
-    pix2pix-demo --backend http://localhost:8501/v1/models/sample     # via TF Serving REST
-    pix2pix-demo --backend localhost:8500/sample                      # via TF Serving gRPC
+"""Draw a sketch, get a shoe: the HTTP server of `pix2pix-demo` (pix2pix_tf/commands/demo.py)
+on a model backend (pix2pix_tf/client.py), and its page, demo_page.html.
 
 One page: a drawing canvas (pen, eraser, stroke width, undo, clear; mouse and touch), the
 generated photo beside it (updated shortly after each stroke), a download button, upload of a
-sketch or of a photo (turned into a sketch with `pix2pix_tf.sketch` first), and example
+sketch or of a photo (turned into a sketch with `pix2pix_tf.edges` first), and example
 sketches from the built-in sample.
 
 HTTP API (the page uses it; so can you):
 - `POST /predict`: body = an encoded sketch image (PNG/JPEG/...), answer = PNG photo. This is the
-  SavedModel's `serving_default` signature, run locally or forwarded to TF Serving (`--backend`).
+  SavedModel's `serving_default` signature, run locally or forwarded to TF Serving (`--server`).
 - `POST /sketch`: body = a photo, answer = its PNG sketch.
 - `GET /examples`: JSON list of example sketch URLs; `GET /examples/<n>.png`: one of them.
 Errors are JSON `{"error": "..."}` with status 400 (not a PNG/JPEG/GIF/BMP image, larger than
@@ -22,23 +18,20 @@ requests waiting). The server binds to 127.0.0.1
 unless --host says otherwise, and one bad request never stops it.
 """
 
-import argparse
 import glob
 import http.server
 import json
 import os
-import sys
 import threading
 import time
 
 import cv2
 import numpy as np
 
-from pix2pix_tf import cli
 from pix2pix_tf import client
 from pix2pix_tf import config as config_lib
-from pix2pix_tf import file_check
-from pix2pix_tf import sketch as sketch_lib
+from pix2pix_tf import edges
+from pix2pix_tf import image_files
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_page.html')
 SAMPLE_DIRS = (os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -89,20 +82,22 @@ class DemoApp:
         return self.max_sketch_size or config_lib.DEFAULT_MAX_SKETCH_SIZE
 
     def _check_image(self, data: bytes) -> np.ndarray:
+        """The uploaded photo as uint8 BGR [H, W, 3]; DemoError 400 when unusable."""
         limit = self.max_photo_size
-        found = file_check.sniff(data)
+        found = image_files.sniff(data)
         if found and max(found[1:]) > limit:
             raise DemoError(400, f'That image is {found[2]}x{found[1]} pixels; the limit is '
                                  f'{limit}x{limit}.')
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
-        if image is None:
-            raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.')
+        try:
+            image = image_files.decode(data)[0]
+        except image_files.UnreadableImage:
+            raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.') from None
         if max(image.shape[:2]) > limit:  # A format whose header is not read above.
             raise DemoError(400, f'That image is larger than {limit}x{limit} pixels.')
         return image
 
     def predict(self, data: bytes) -> bytes:
-        if file_check.sniff(data) is None:  # Not a format the model reads (TIFF, PPM, text...).
+        if image_files.sniff(data) is None:  # Not a format the model reads (TIFF, PPM, text...).
             raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.')
         try:
             client.check_input(data, self.max_sketch_size)
@@ -121,13 +116,10 @@ class DemoApp:
             self._waiting.release()
 
     def sketch(self, data: bytes) -> bytes:
-        image = self._check_image(data)
-        if image.dtype != np.uint8:
-            image = (image // 257).astype(np.uint8)
-        rgb = cv2.cvtColor(sketch_lib.to_three_channels(image), cv2.COLOR_BGR2RGB)
-        if min(rgb.shape[:2]) < sketch_lib.MIN_SIZE:
-            raise DemoError(400, f'That photo is too small (under {sketch_lib.MIN_SIZE} px).')
-        return cv2.imencode('.png', sketch_lib.photo_to_sketch(rgb))[1].tobytes()
+        rgb = cv2.cvtColor(self._check_image(data), cv2.COLOR_BGR2RGB)
+        if min(rgb.shape[:2]) < edges.MIN_SIZE:
+            raise DemoError(400, f'That photo is too small (under {edges.MIN_SIZE} px).')
+        return cv2.imencode('.png', edges.photo_to_sketch(rgb))[1].tobytes()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -249,44 +241,3 @@ def make_server(backend, host: str = '127.0.0.1', port: int = 8000, max_upload_m
     server.daemon_threads = True
     server.verbose = verbose
     return server
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog='pix2pix-demo', description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split('\n\n', 1)[1])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument('--model', help='SavedModel folder, or a folder of numbered versions')
-    source.add_argument('--backend', help='TF Serving instead: REST URL (e.g. '
-                        'http://localhost:8501/v1/models/sample) or gRPC address (e.g. '
-                        'localhost:8500/sample)')
-    parser.add_argument('--host', default='127.0.0.1', help='address to bind (default: '
-                        'loopback only)')
-    parser.add_argument('--port', type=int, default=8000)
-    parser.add_argument('--max_upload_mb', type=float, default=10)
-    parser.add_argument('--max_queue', type=int, default=8, help='requests allowed to wait')
-    parser.add_argument('--verbose', action='store_true', help='log every request')
-    args = parser.parse_args(argv)
-    try:
-        if not (args.backend or '').startswith(('http://', 'https://')):  # These need TF.
-            cli.import_tensorflow_quietly(args.verbose or 'TF_CPP_MIN_LOG_LEVEL' in os.environ)
-        backend = client.make_backend(args.model, args.backend)
-        server = make_server(backend, args.host, args.port, args.max_upload_mb, args.max_queue,
-                             verbose=args.verbose)
-    except client.PredictError as error:
-        sys.exit(f'pix2pix-demo: error: {error}')
-    except OSError as error:
-        sys.exit(f'pix2pix-demo: error: cannot listen on {args.host}:{args.port} ({error}).')
-    host, port = server.server_address[:2]
-    print(f'pix2pix demo on http://{host}:{port}/ (model: '
-          f'{args.backend or backend.model_dir}); Ctrl-C stops it.', flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
-
-if __name__ == '__main__':
-    main()

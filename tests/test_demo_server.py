@@ -1,4 +1,5 @@
-"""The drawing demo: its HTTP API, and the page driven in a real headless Chromium.
+"""The drawing demo's server (pix2pix_tf.demo_server): its HTTP API, and the page driven in a
+real headless Chromium.
 
 The browser is Debian's `chromium` (/usr/bin/chromium), driven by Playwright's Python package
 with `executable_path` (no downloaded browser). `.ci/run` installs both.
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pix2pix_tf import demo
+from pix2pix_tf import demo_server
 from pix2pix_tf import client
 
 from conftest import SAMPLE
@@ -30,8 +31,8 @@ AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))
 @pytest.fixture(scope='module')
 def server(exported_model):
     """The demo on a tiny exported model (64x64), on a free loopback port."""
-    server = demo.make_server(client.LocalBackend(str(exported_model)), port=0,
-                              max_upload_mb=1, max_queue=2)
+    server = demo_server.make_server(client.LocalBackend(str(exported_model)), port=0,
+                                     max_upload_mb=1, max_queue=2)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -65,7 +66,7 @@ def test_api_predict_sketch_examples_and_errors(server):
     assert status == 200 and set(np.unique(made)) == {0, 255}
     status, _, body = request(server, 'GET', '/examples')
     urls = json.loads(body)
-    assert status == 200 and len(urls) == demo.NUM_EXAMPLES
+    assert status == 200 and len(urls) == demo_server.NUM_EXAMPLES
     assert request(server, 'GET', urls[0])[1] == 'image/png'
     # Bad input: clear JSON errors, and the server keeps going.
     status, kind, body = request(server, 'POST', '/predict', b'%PDF-1.4 not an image')

@@ -1,4 +1,4 @@
-"""The prediction command: local SavedModel and TF Serving REST backends.
+"""pix2pix_tf.predictions and the REST client: local SavedModel and TF Serving REST backends.
 
 No TF Serving binary can be installed here, so the REST path is checked two ways: the request
 and response bodies are compared with TF Serving's documented REST predict format
@@ -11,8 +11,6 @@ loader TF Serving uses (tests/serving_stand_ins.py). The gRPC path is in test_cl
 import base64
 import http.server
 import json
-import subprocess
-import sys
 import threading
 
 import cv2
@@ -21,9 +19,8 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf import client
-from pix2pix_tf import predict
+from pix2pix_tf import predictions
 
-from conftest import REPO
 from conftest import SAMPLE
 from serving_stand_ins import SessionModel
 
@@ -36,19 +33,8 @@ def model_dir(exported_model):
 
 
 @pytest.fixture
-def inputs(tmp_path):
-    """A folder of 3 sketches (PNG, JPEG, an odd size) and of 2 photos, from real pairs."""
-    sketches, photos = tmp_path / 'sketches', tmp_path / 'photos'
-    sketches.mkdir()
-    photos.mkdir()
-    for index, path in enumerate(AB_FILES[:3]):
-        ab = cv2.imread(str(path))
-        sketch = ab[:, :256] if index != 2 else cv2.resize(ab[:, :256], (120, 90))
-        cv2.imwrite(str(sketches / f'shoe{index}.{"jpg" if index == 1 else "png"}'), sketch)
-    for index, path in enumerate(AB_FILES[3:5]):
-        cv2.imwrite(str(photos / f'photo{index}.jpg'), cv2.imread(str(path))[:, 256:])
-    (sketches / 'notes.txt').write_text('not an image')
-    return sketches, photos
+def inputs(predict_inputs):
+    return predict_inputs
 
 
 def test_rest_request_body_follows_the_documented_format():
@@ -106,8 +92,8 @@ def test_rest_backend_against_a_stand_in_server(model_dir, inputs, tmp_path):
     try:
         url = f'http://127.0.0.1:{server.server_port}/v1/models/sample'
         backend = client.RestBackend(url)
-        written, _ = predict.run([str(inputs[0])], backend, str(tmp_path / 'rest'))
-        local, _ = predict.run([str(inputs[0])], client.LocalBackend(str(model_dir)),
+        written, _ = predictions.run([str(inputs[0])], backend, str(tmp_path / 'rest'))
+        local, _ = predictions.run([str(inputs[0])], client.LocalBackend(str(model_dir)),
                                str(tmp_path / 'local'))
         assert len(written) == len(local) == 3
         for rest_path, local_path in zip(written, local):
@@ -120,28 +106,9 @@ def test_rest_backend_against_a_stand_in_server(model_dir, inputs, tmp_path):
         client.RestBackend(url, timeout=5).predict([b'x'])
 
 
-def test_command_on_a_folder_with_grid(model_dir, inputs, tmp_path):
-    out = tmp_path / 'out'
-    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.predict', str(inputs[0]),
-                             f'--model={model_dir}', f'--output_dir={out}', '--grid',
-                             '--batch_size=2'], cwd=REPO, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert '3 photos written to' in result.stdout
-    assert '2/3 images' in result.stderr and '3/3 images' in result.stderr  # Progress.
-    for name, shape in (('shoe0', (256, 256, 3)), ('shoe1', (256, 256, 3)),
-                        ('shoe2', (90, 120, 3))):
-        photo = cv2.imread(str(out / f'{name}.png'))
-        assert photo.shape == shape and photo.std() > 1
-    grid = cv2.imread(str(out / 'grid.png'))
-    # One 256-pixel-high row per input, sketch | photo; the widest row (the 120x90 input,
-    # scaled to 341x256 per tile) sets the width.
-    assert grid.shape == (3 * 256, 2 * round(120 * 256 / 90), 3)
-
-
 def test_from_photo_writes_sketch_photo_and_grid(model_dir, inputs, tmp_path):
     out = tmp_path / 'out'
-    written, skipped = predict.run([str(inputs[1] / '*.jpg')],
+    written, skipped = predictions.run([str(inputs[1] / '*.jpg')],
                                    client.LocalBackend(str(model_dir)), str(out), grid=True,
                                    from_photo=True)
     assert len(written) == 2 and skipped == 0
@@ -150,14 +117,11 @@ def test_from_photo_writes_sketch_photo_and_grid(model_dir, inputs, tmp_path):
     assert cv2.imread(str(out / 'grid.png')).shape == (2 * 256, 3 * 256, 3)
 
 
-def test_clear_errors_for_bad_arguments(tmp_path, model_dir):
-    result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.predict',
-                             str(tmp_path / 'missing.png'), f'--model={model_dir}'], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [
-        f'pix2pix-predict: error: {tmp_path / "missing.png"}: no such file or folder, and no '
-        f'file matches it.']
-    with pytest.raises(client.PredictError, match='no saved_model.pb'):
-        client.resolve_model_dir(str(tmp_path))
-    assert client.resolve_model_dir(str(model_dir)).endswith('/1')
+def test_output_names_keep_clear_of_inputs_each_other_and_the_grid(tmp_path):
+    from pix2pix_tf import predictions as predict
+
+    paths = [str(tmp_path / name) for name in ('a.jpg', 'a.png', 'grid.jpg', 'b.png')]
+    assert predict.output_names(paths, str(tmp_path), grid=True) == [
+        'a_jpg.png', 'a_png.png', 'grid_jpg.png', 'b_png.png']
+    assert predict.output_names(paths, str(tmp_path / 'out'), grid=True) == [
+        'a.png', 'a_png.png', 'grid_jpg.png', 'b.png']

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pix2pix_tf import sketch
+from pix2pix_tf import edges
 
 from conftest import SAMPLE
 
@@ -32,10 +32,10 @@ def test_beats_plain_canny_on_the_real_hed_edge_maps():
     counts = np.zeros(4)
     canny_counts = np.zeros(4)
     for photo, reference in sample_pairs():
-        counts += sketch.edge_match_counts(sketch.photo_to_sketch(photo), reference)
+        counts += edges.edge_match_counts(edges.photo_to_sketch(photo), reference)
         canny = np.where(cv2.Canny(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), 100, 200) > 0, 0,
                          255).astype(np.uint8)
-        canny_counts += sketch.edge_match_counts(canny, reference)
+        canny_counts += edges.edge_match_counts(canny, reference)
 
     def f1(c):
         precision, recall = c[0] / c[1], c[2] / c[3]
@@ -47,12 +47,12 @@ def test_beats_plain_canny_on_the_real_hed_edge_maps():
 
 def test_black_strokes_on_white_same_size_and_deterministic():
     photo = drawn_shoe()
-    result = sketch.photo_to_sketch(photo)
+    result = edges.photo_to_sketch(photo)
     assert result.shape == (256, 256) and result.dtype == np.uint8
     assert set(np.unique(result)) == {0, 255}
     assert (result == 255).mean() > 0.9  # Mostly white paper.
     assert result[0, 0] == 255 and result[128, 128] == 255  # Background and flat regions blank.
-    np.testing.assert_array_equal(result, sketch.photo_to_sketch(photo.copy()))
+    np.testing.assert_array_equal(result, edges.photo_to_sketch(photo.copy()))
     # The outline of the ellipse and the panel's edges are drawn.
     assert result[128, 128 - 85:128 - 80].min() == 0  # Left end of the ellipse.
     assert result[105:110, 128].min() == 0  # Top edge of the panel (row 107).
@@ -60,11 +60,11 @@ def test_black_strokes_on_white_same_size_and_deterministic():
 
 
 def test_white_photo_gives_blank_sketch_and_noise_gives_no_specks():
-    assert (sketch.photo_to_sketch(np.full([64, 64, 3], 255, np.uint8)) == 255).all()
+    assert (edges.photo_to_sketch(np.full([64, 64, 3], 255, np.uint8)) == 255).all()
     photo = np.full([256, 256, 3], 255, np.uint8)
     rng = np.random.default_rng(0)
     photo[rng.random([256, 256]) < 0.002] = 0  # Dust: isolated dark pixels.
-    assert (sketch.photo_to_sketch(photo) == 255).all()
+    assert (edges.photo_to_sketch(photo) == 255).all()
 
 
 @pytest.mark.parametrize('shape', [(256, 256), (256, 256, 1), (256, 256, 4), (300, 177, 3),
@@ -75,7 +75,7 @@ def test_gray_rgba_and_odd_sizes(shape):
         photo = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).reshape(shape)
     elif shape[2] == 4:
         photo = np.concatenate([photo, np.full(shape[:2] + (1,), 255, np.uint8)], axis=-1)
-    result = sketch.photo_to_sketch(photo)
+    result = edges.photo_to_sketch(photo)
     assert result.shape == shape[:2]
     assert 0.001 < (result == 0).mean() < 0.1
 
@@ -83,14 +83,14 @@ def test_gray_rgba_and_odd_sizes(shape):
 def test_transparent_background_counts_as_white():
     photo = np.zeros([64, 64, 4], np.uint8)  # Black but fully transparent...
     photo[20:40, 20:40] = (50, 50, 50, 255)  # ...except an opaque square.
-    result = sketch.photo_to_sketch(photo)
+    result = edges.photo_to_sketch(photo)
     assert result[0, 0] == 255 and result[20, 30] == 0
 
 
 def test_object_touching_the_border_keeps_its_outline():
     photo = np.full([128, 128, 3], 255, np.uint8)
     photo[40:, 30:90] = (60, 60, 60)  # A leg cut by the bottom edge.
-    result = sketch.photo_to_sketch(photo)
+    result = edges.photo_to_sketch(photo)
     assert result[80, 30] == 0 and result[80, 89] == 0 and result[80, 60] == 255
 
 
@@ -101,4 +101,4 @@ def test_object_touching_the_border_keeps_its_outline():
 ])
 def test_bad_photos_raise_clear_errors(photo, message):
     with pytest.raises(ValueError, match=message):
-        sketch.photo_to_sketch(photo)
+        edges.photo_to_sketch(photo)

@@ -5,9 +5,8 @@
 
 Reads <workdir>/config.json, restores the generator alone from the latest (or
 --checkpoint_step) checkpoint and writes <export_dir>/<version>/ atomically (see
-`serving.write_version`), with the model card in assets.extra/pix2pix.json (SavedModel) or
-generator.json (TFLite). Flags are defined here, not in library modules, so the installed
-`pix2pix-export` console script runs it too.
+`versions.write_version`), with the model card in assets.extra/pix2pix.json (SavedModel) or
+generator.json (TFLite). The library side is `pix2pix_tf/exports.py`.
 """
 
 import os
@@ -16,44 +15,52 @@ import sys
 from absl import flags
 from absl import logging
 
-from pix2pix_tf import cli
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
+from pix2pix_tf.commands import cli
 
 FORMATS = ('saved_model', 'tflite', 'keras')  # = exports.FORMATS (not imported: TensorFlow).
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Training workdir (with config.json and checkpoints/).')
-flags.DEFINE_integer('checkpoint_step', None, 'Export this step\'s checkpoint (default: the '
-                     'latest).')
-flags.DEFINE_enum('format', 'saved_model', FORMATS,
-                  'saved_model: for TF Serving, saved_model_cli and tf.saved_model.load (both '
-                  'signatures, any sketch size). tflite: generator.tflite for TensorFlow Lite / '
-                  'LiteRT, eval inference mode, model-size sketches (see '
-                  'pix2pix_tf/tflite_export.py). keras: generator.keras for '
-                  'keras.models.load_model (fine-tuning, embedding in another model).')
-flags.DEFINE_enum('tflite_weights', 'float32', ('float32', 'float16'),
-                  'With --format=tflite: store the weights as float32 or float16 (half the size).')
-flags.DEFINE_string('model_name', None, 'Model name (default: the workdir\'s folder name); '
-                    'TF Serving\'s --model_name.')
-flags.DEFINE_string('export_dir', None, 'Folder of versions (default: saved_models/<model_name>, '
-                    'or saved_models/<model_name>_<format> for tflite and keras); TF Serving\'s '
-                    '--model_base_path.')
-flags.DEFINE_integer('version', None, 'Version number (default: one more than the highest '
-                     'existing).')
-flags.DEFINE_bool('overwrite', False, 'Replace an existing version.')
-flags.DEFINE_enum('inference_mode', None, config_lib.INFERENCE_MODES,
-                  'Generator at inference: paper = dropout and batch statistics on, each image '
-                  'on its own (Isola et al.); eval = dropout off, moving statistics. Default: '
-                  'the training config\'s --inference_mode (SavedModel), eval (TFLite).')
-flags.DEFINE_integer('max_sketch_size', config_lib.DEFAULT_MAX_SKETCH_SIZE,
-                     'SavedModel: the largest sketch side, in pixels, the signatures accept; a '
-                     'larger one is refused with InvalidArgument before it is decoded. Bounds '
-                     'the time and memory of one request.')
-FLAG_NAMES = ('workdir', 'checkpoint_step', 'format', 'tflite_weights', 'model_name',
-              'export_dir', 'version', 'overwrite', 'inference_mode', 'max_sketch_size')
 
 
-def main(argv):
+def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
+    """The export command's flags."""
+    options = {'flag_values': flag_values}
+    flags.DEFINE_string('workdir', None, 'Training workdir (with config.json and checkpoints/).',
+                        **options)
+    flags.DEFINE_integer('checkpoint_step', None, 'Export this step\'s checkpoint (default: the '
+                         'latest).', **options)
+    flags.DEFINE_enum('format', 'saved_model', FORMATS,
+                      'saved_model: for TF Serving, saved_model_cli and tf.saved_model.load (both '
+                      'signatures, any sketch size). tflite: generator.tflite for TensorFlow '
+                      'Lite / LiteRT, eval inference mode, model-size sketches (see '
+                      'pix2pix_tf/tflite_export.py). keras: generator.keras for '
+                      'keras.models.load_model (fine-tuning, embedding in another model).',
+                      **options)
+    flags.DEFINE_enum('tflite_weights', 'float32', ('float32', 'float16'),
+                      'With --format=tflite: store the weights as float32 or float16 (half the '
+                      'size).', **options)
+    flags.DEFINE_string('model_name', None, 'Model name (default: the workdir\'s folder name); '
+                        'TF Serving\'s --model_name.', **options)
+    flags.DEFINE_string('export_dir', None, 'Folder of versions (default: '
+                        'saved_models/<model_name>, or saved_models/<model_name>_<format> for '
+                        'tflite and keras); TF Serving\'s --model_base_path, and what --model '
+                        'of evaluate, predict and demo reads.', **options)
+    flags.DEFINE_integer('version', None, 'Version number (default: one more than the highest '
+                         'existing).', **options)
+    flags.DEFINE_bool('overwrite', False, 'Replace an existing version.', **options)
+    flags.DEFINE_enum('inference_mode', None, config_lib.INFERENCE_MODES,
+                      'Generator at inference: paper = dropout and batch statistics on, each '
+                      'image on its own (Isola et al.); eval = dropout off, moving statistics. '
+                      'Default: the training config\'s --inference_mode (SavedModel), eval '
+                      '(TFLite).', **options)
+    flags.DEFINE_integer('max_sketch_size', config_lib.DEFAULT_MAX_SKETCH_SIZE,
+                         'SavedModel: the largest sketch side, in pixels, the signatures accept; '
+                         'a larger one is refused with InvalidArgument before it is decoded. '
+                         'Bounds the time and memory of one request.', **options)
+
+
+def _run(argv):
     logging.set_verbosity(logging.WARNING)
     program = cli.program_name('export.py')
 
@@ -82,14 +89,14 @@ def main(argv):
 
     cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
     from pix2pix_tf import exports  # Imports TensorFlow: only once the flags are good.
-    from pix2pix_tf import serving
+    from pix2pix_tf import versions
 
     try:
         path, checkpoint = exports.export_workdir(
             FLAGS.workdir, export_dir, FLAGS.format, FLAGS.inference_mode, FLAGS.checkpoint_step,
             FLAGS.version, FLAGS.overwrite, FLAGS.max_sketch_size, FLAGS.tflite_weights,
             model_name)
-    except (config_lib.ConfigError, serving.ExportError) as error:
+    except (config_lib.ConfigError, versions.ExportError) as error:
         fail(error)
     except OSError as error:  # Unwritable --export_dir and the like.
         fail(f'cannot write to {export_dir}: {error.strerror or error}.')
@@ -108,6 +115,10 @@ def main(argv):
           f'/models/{model_name} -e MODEL_NAME={model_name} tensorflow/serving')
 
 
-def run() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point of `python export.py` and the `pix2pix-export` console script."""
-    cli.run(main, FLAG_NAMES)
+    cli.run(_run, define_flags, argv, 'export.py', __doc__)
+
+
+if __name__ == '__main__':
+    main()

@@ -27,6 +27,8 @@ Fidelity against the real HED edge maps (benchmarks/sketch_fidelity.py): edge F1
 import cv2
 import numpy as np
 
+from pix2pix_tf.image_files import to_three_channels
+
 BACKGROUND_TOLERANCE = 15  # Levels below 255 that still count as white background.
 CLOSE_SIZE = 5  # Closing kernel of the object mask, pixels at 256x256.
 MIN_OBJECT_FRACTION = 0.01  # Mask blobs smaller than this share of the image are dropped.
@@ -35,24 +37,6 @@ CANNY_LOW, CANNY_HIGH = 0.33, 0.66  # Hysteresis thresholds as fractions of Otsu
 INNER_MARGIN = 2  # Inner lines must be this many pixels inside the outline (at 256x256).
 MIN_LINE_PIXELS = 10  # Inner-line fragments smaller than this are specks (at 256x256).
 MIN_SIZE = 16  # Smallest photo side accepted.
-
-
-def to_three_channels(photo: np.ndarray) -> np.ndarray:
-    """uint8 [H,W], [H,W,1], [H,W,3] or [H,W,4] -> [H,W,3]: gray repeated, alpha composited on
-    white (the background of product photos and sketches). Channel order is kept."""
-    photo = np.asarray(photo)
-    if photo.dtype != np.uint8:
-        raise ValueError(f'photo must be uint8, not {photo.dtype}; convert with '
-                         f'np.clip(x, 0, 255).astype(np.uint8)')
-    if photo.ndim == 2 or (photo.ndim == 3 and photo.shape[2] == 1):
-        return cv2.cvtColor(photo.reshape(photo.shape[:2]), cv2.COLOR_GRAY2RGB)
-    if photo.ndim == 3 and photo.shape[2] == 4:
-        alpha = photo[..., 3:].astype(np.float32) / 255.0
-        blended = photo[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-        return np.round(blended).astype(np.uint8)
-    if photo.ndim == 3 and photo.shape[2] == 3:
-        return photo
-    raise ValueError(f'photo must be [H, W, 3] (or 1 or 4 channels), not shape {photo.shape}')
 
 
 def _remove_small(binary: np.ndarray, min_pixels: float) -> np.ndarray:

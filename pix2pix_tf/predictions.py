@@ -1,26 +1,14 @@
-"""Run your own sketches (or photos) through an exported model, locally or on TF Serving.
-
-    python -m pix2pix_tf.predict my_sketch.png --model saved_models/sample
-    pix2pix-predict 'drawings/*.png' --model saved_models/sample/3 --grid --output_dir out
-    pix2pix-predict shoe_photo.jpg --from_photo --model saved_models/sample --grid
-    pix2pix-predict drawings/ --server http://localhost:8501/v1/models/sample
-    pix2pix-predict drawings/ --server localhost:8500/sample [--signature predict_pixels]
+"""Run a list of sketches (or photos) through a model backend and write the photos: the library
+side of `pix2pix-predict` (pix2pix_tf/commands/predict.py).
 
 Inputs are files, folders (their images, sorted) or glob patterns: sketches drawn dark on white,
-any size, PNG/JPEG/BMP/GIF. For each input it writes `<name>.png`, the generated photo at the
-input's size; `--from_photo` first turns each input photo into a sketch with
-`pix2pix_tf.sketch` (also written, as `<name>_sketch.png`); `--grid` adds `grid.png`, one row per
-input: [photo |] sketch | generated photo.
-
-Backends (`pix2pix_tf/client.py`): `--model` loads a SavedModel in this process (a folder of
-numbered versions picks the highest); `--server` sends the images to TF Serving: an
-`http://host:8501/v1/models/<name>` URL uses its REST predict API (`<url>:predict`, images sent
-as {"b64": ...}); a `host:8500/<name>[/<version>]` address uses its gRPC PredictionService
-(needs `pip install -e ".[grpc]"`), on `serving_default` or, with `--signature predict_pixels`,
-on uint8 pixels.
+any size, PNG/JPEG/BMP/GIF. For each input `run` writes `<name>.png`, the generated photo at the
+input's size; `from_photo` first turns each input photo into a sketch with `pix2pix_tf.edges`
+(also written, as `<name>_sketch.png`); `grid` adds `grid.png`, one row per input:
+[photo |] sketch | generated photo. A backend is any `pix2pix_tf.client` backend (a local
+SavedModel, TF Serving REST or gRPC).
 """
 
-import argparse
 import glob
 import os
 import sys
@@ -28,12 +16,12 @@ import sys
 import cv2
 import numpy as np
 
-from pix2pix_tf import cli
 from pix2pix_tf import client
-from pix2pix_tf import sketch as sketch_lib
+from pix2pix_tf import edges
+from pix2pix_tf import image_files
 from pix2pix_tf.client import PredictError
+from pix2pix_tf.image_files import IMAGE_EXTENSIONS
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 GRID_HEIGHT = 256
 GRID_FILE = 'grid.png'
 
@@ -43,8 +31,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     paths = []
     for item in inputs:
         if os.path.isdir(item):
-            paths += sorted(os.path.join(item, name) for name in os.listdir(item)
-                            if name.lower().endswith(IMAGE_EXTENSIONS))
+            paths += image_files.list_images(item)
         elif os.path.isfile(item):
             paths.append(item)
         else:
@@ -99,13 +86,14 @@ def _prepare(path: str, from_photo: bool, backend):
     with open(path, 'rb') as file:
         data = file.read()
     if from_photo:
-        photo = client.decode_color(data)
-        if photo is None:
-            raise client.RejectedInput('not an image')
-        sketch = sketch_lib.photo_to_sketch(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
+        try:
+            photo = image_files.decode(data)[0]
+        except image_files.UnreadableImage as error:
+            raise client.RejectedInput(str(error)) from None
+        sketch = edges.photo_to_sketch(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
         return cv2.imencode('.png', sketch)[1].tobytes(), sketch, photo
     client.check_input(data, getattr(backend, 'max_sketch_size', None))
-    sketch = client.read_gray(data)
+    sketch = image_files.decode_gray(data)
     if sketch is None:
         raise client.RejectedInput('not a readable image')
     return data, sketch, None
@@ -177,44 +165,3 @@ def run(inputs: list[str], backend, output_dir: str, grid: bool = False,
     if skipped:
         stream.write(f'{skipped} of {len(paths)} inputs skipped\n')
     return written, skipped
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog='pix2pix-predict', description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split('\n\n', 1)[1])
-    parser.add_argument('inputs', nargs='+', help='image files, folders or glob patterns')
-    backend = parser.add_mutually_exclusive_group(required=True)
-    backend.add_argument('--model', help='SavedModel folder, or a folder of numbered versions')
-    backend.add_argument('--server', help='TF Serving: REST URL http://host:8501/v1/models/'
-                         '<name>, or gRPC address host:8500/<name>[/<version>]; e.g. '
-                         'http://localhost:8501/v1/models/sample')
-    parser.add_argument('--signature', default='serving_default', choices=client.SIGNATURES,
-                        help='with a gRPC --server: serving_default (encoded images) or '
-                        'predict_pixels (uint8 pixels) (default: %(default)s)')
-    parser.add_argument('--output_dir', default='predictions', help='where outputs go')
-    parser.add_argument('--grid', action='store_true', help='also write grid.png')
-    parser.add_argument('--from_photo', action='store_true',
-                        help='inputs are photos: sketch them first (pix2pix_tf.sketch)')
-    parser.add_argument('--batch_size', type=int, default=8, help='images per request')
-    args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        parser.error('--batch_size must be at least 1')
-    try:
-        expand_inputs(args.inputs)  # Fail on a typo before loading TensorFlow.
-        if not (args.server or '').startswith(('http://', 'https://')):  # These need TF.
-            cli.import_tensorflow_quietly('TF_CPP_MIN_LOG_LEVEL' in os.environ)
-        chosen = client.make_backend(args.model, args.server, args.signature)
-        written, skipped = run(args.inputs, chosen, args.output_dir, args.grid,
-                               args.from_photo, args.batch_size)
-    except PredictError as error:
-        sys.exit(f'pix2pix-predict: error: {error}')
-    print(f'{len(written)} photos written to {args.output_dir}'
-          + (f' (and {os.path.join(args.output_dir, "grid.png")})' if args.grid and written
-             else '') + (f'; {skipped} input(s) skipped' if skipped else ''))
-    if skipped:
-        sys.exit(1)  # Scripts notice that not every input has a photo.
-
-
-if __name__ == '__main__':
-    main()

@@ -1,40 +1,47 @@
 """train.py's flags: one per Config field, flagfiles, overrides, and one-line start-up errors."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
 
 import pytest
+from absl import flags
 
 from conftest import REPO
 
 from pix2pix_tf import config as config_lib
-from pix2pix_tf import train_command as train
+from pix2pix_tf.commands import train
 
 
 @pytest.fixture
-def parse():
+def train_flags():
+    """The train command's flags on their own FlagValues (not absl's global FLAGS)."""
+    flag_values = flags.FlagValues()
+    train.define_flags(flag_values)
+    return flag_values
+
+
+@pytest.fixture
+def parse(train_flags):
     def parse_args(*args):
-        train.FLAGS.unparse_flags()
-        train.FLAGS(['train.py', *args])
-        return train.config_from_flags()
+        train_flags.unparse_flags()
+        train_flags(['train.py', *args])
+        return train.config_from_flags(train_flags)
 
     cwd = os.getcwd()
     os.chdir(REPO)  # Flagfiles name repository-relative paths.
     yield parse_args
     os.chdir(cwd)
-    train.FLAGS.unparse_flags()
 
 
-def test_every_config_field_has_a_flag_and_the_reverse():
+def test_every_config_field_has_a_flag_and_the_reverse(train_flags):
     field_names = {field.name for field in dataclasses.fields(config_lib.Config)}
-    train_flags = {name for name, flag in train.FLAGS._flags().items()
-                   if train.FLAGS.find_module_defining_flag(name) == 'pix2pix_tf.train_command'}
-    assert train_flags - {'workdir'} == field_names
+    assert set(train_flags) - {'workdir'} == field_names
     for field in dataclasses.fields(config_lib.Config):
-        assert train.FLAGS[field.name].default == field.default, field.name
-        assert field.metadata['help'] in train.FLAGS[field.name].help
+        assert train_flags[field.name].default == field.default, field.name
+        assert field.metadata['help'] in train_flags[field.name].help
 
 
 def test_flagfiles_parse_into_valid_configs(parse):
@@ -68,3 +75,20 @@ def test_bad_flags_fail_at_start_up_with_one_line(flag, message, tmp_path):
     assert result.stderr.strip().splitlines() == [f'train.py: error: {message}'] or (
         len(result.stderr.strip().splitlines()) == 1 and message in result.stderr)
     assert not os.listdir(tmp_path)  # Nothing written.
+
+
+def test_only_the_chief_process_takes_the_workdir_lock(monkeypatch):
+    from pix2pix_tf.commands import train as train_command
+
+    def chief(tf_config):
+        monkeypatch.setenv('TF_CONFIG', json.dumps(tf_config))
+        return train_command._is_chief_process()
+
+    workers = {'worker': ['a:1', 'b:1']}
+    assert chief({'cluster': workers, 'task': {'type': 'worker', 'index': 0}})
+    assert not chief({'cluster': workers, 'task': {'type': 'worker', 'index': 1}})
+    with_chief = {'chief': ['c:1'], **workers}
+    assert chief({'cluster': with_chief, 'task': {'type': 'chief', 'index': 0}})
+    assert not chief({'cluster': with_chief, 'task': {'type': 'worker', 'index': 0}})
+    monkeypatch.delenv('TF_CONFIG')
+    assert train_command._is_chief_process()

@@ -1,0 +1,81 @@
+"""The export command: the model card it fills, one-line errors that leave no version (the
+library: test_exports.py, test_serving.py, test_tflite_export.py, test_model_card.py)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from pix2pix_tf import versions
+
+from conftest import REPO
+from conftest import SAMPLE
+
+VAL_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))
+
+
+def export(workdir, export_dir, *flags):
+    return subprocess.run([sys.executable, 'export.py', f'--workdir={workdir}',
+                           f'--export_dir={export_dir}', *flags], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_tflite_refuses_paper_mode_with_one_line(trained_workdir, tmp_path):
+    result = export(trained_workdir, tmp_path / 'out', '--format=tflite',
+                    '--inference_mode=paper')
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        'export.py: error: --format=tflite exports the eval inference mode only (paper mode '
+        'runs each image with its own batch statistics); drop --inference_mode or export a '
+        'SavedModel.']
+    assert not (tmp_path / 'out').exists()
+
+
+def test_export_command_fills_the_model_card(trained_workdir, tmp_path):
+    result = export(trained_workdir, tmp_path / 'models', '--max_sketch_size=2048')
+    assert result.returncode == 0, result.stderr[-2000:]
+    with open(tmp_path / 'models' / '1' / 'assets.extra' / 'pix2pix.json') as file:
+        card = json.load(file)
+    training = card['training']
+    assert training['step'] == 3
+    assert training['checkpoint'] == str(trained_workdir / 'checkpoints' / 'ckpt-3')
+    assert training['precision'] == 'float32' and training['precision_resolved'] == 'float32'
+    assert training['weights'] == 'trained generator'  # Trained without --ema_decay.
+    assert card['model_name'] == trained_workdir.name  # export.py's default: the workdir's
+    assert card['max_sketch_size'] == 2048
+    validation = card['validation']  # Training evaluated at its last step, 3.
+    assert set(validation) >= {'l1', 'psnr', 'ssim'} and 0 < validation['l1'] < 2
+    versions = card['versions']
+    assert versions['export']['tensorflow'] == tf.__version__
+    assert versions['training']['tensorflow'] == tf.__version__
+
+
+def test_bad_input_gives_one_line_and_no_version(trained_workdir, tmp_path):
+    damaged = tmp_path / 'damaged'
+    shutil.copytree(trained_workdir, damaged)
+    data_file = damaged / 'checkpoints' / 'ckpt-3.data-00000-of-00001'
+    data_file.write_bytes(data_file.read_bytes()[:1000])
+    cases = {
+        'damaged checkpoint': (damaged, [], 'cannot read the generator from checkpoint'),
+        'missing checkpoint step': (trained_workdir, ['--checkpoint_step=7'],
+                                    'no checkpoint for step 7'),
+        'unknown format': (trained_workdir, ['--format=onnx'],
+                           'flag --format=onnx: value should be one of '
+                           '<saved_model|tflite|keras>'),
+        'bad size limit': (trained_workdir, ['--max_sketch_size=0'],
+                           '--max_sketch_size=0 must be 1 or more'),
+    }
+    for case, (workdir, flags, message) in cases.items():
+        export_dir = tmp_path / case.replace(' ', '_')
+        result = export(workdir, export_dir, *flags)
+        assert result.returncode != 0, case
+        # Errors found after TensorFlow loaded follow its start-up log lines.
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith('export.py: error: ') and message in lines[-1], (case, lines)
+        assert 'Traceback' not in result.stderr, case
+        assert versions.numeric_versions(str(export_dir)) == [], case
+        if export_dir.exists():
+            assert os.listdir(export_dir) == [], case  # No temporary folder left either.

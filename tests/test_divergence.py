@@ -1,0 +1,55 @@
+"""When training must stop: the loss rule, and a diverging run that keeps its good checkpoint."""
+
+import os
+
+import numpy as np
+import pytest
+
+from pix2pix_tf import checkpoints
+from pix2pix_tf import divergence
+from pix2pix_tf import train_lib
+
+
+
+def test_rule_for_exploding_losses():
+    assert divergence.exploded_loss_limit(100.0) == 1e4
+    assert divergence.exploded_loss_limit(5000.0) == 10 * (2 * 5000 + 30)  # Healthy at that weight.
+    metrics = dict.fromkeys(divergence.WATCHED_LOSSES, 1.0)
+    assert divergence.check_losses(metrics, 5, 0, False, 'ckpt-4') == 0
+    metrics['discriminator/real_loss'] = 2e4  # Finite, but a run does not recover from it.
+    with pytest.raises(divergence.NonFiniteLossError, match=r'step 5: discriminator/real_loss = '
+                                                           r'20000.0 \(over 10000: diverging\)'):
+        divergence.check_losses(metrics, 5, 0, True, 'ckpt-4')
+
+
+def test_divergence_stops_and_keeps_the_good_checkpoint(make_config, tmp_path):
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(make_config(train_steps=2, checkpoint_every=2), workdir)
+    # A checkpoint every step: the worst case for rotating good checkpoints out (3 kept).
+    with pytest.raises(divergence.NonFiniteLossError,
+                       match=r'training stopped at step (\d+): .*(diverging|not finite).*the '
+                             r'last good checkpoint .*ckpt-\d+ is untouched') as stopped:
+        train_lib.train_and_evaluate(make_config(train_steps=40, checkpoint_every=1,
+                                                 learning_rate=1e6), workdir)
+    stopped_at = int(str(stopped.value).split('step ')[1].split(':')[0])
+    assert stopped_at <= 5  # Stopped within a few steps, far before any NaN.
+    assert 2 in checkpoints.available_steps(workdir)  # The pre-divergence checkpoint stays.
+    for step in checkpoints.available_steps(workdir):
+        _, generator, _ = checkpoints.restore_generator(workdir, step)
+        assert all(np.isfinite(variable.numpy()).all() for variable in generator.variables)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(make_config, tmp_path):
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(make_config(train_steps=2, checkpoint_every=2), workdir)
+    directory = os.path.join(workdir, 'checkpoints')
+    before = {name: open(os.path.join(directory, name), 'rb').read()
+              for name in os.listdir(directory)}
+    # An l1_weight beyond float32's range makes the generator loss infinite at the next step.
+    with pytest.raises(divergence.NonFiniteLossError,
+                       match=r'stopped at step 3: generator/total_loss = inf.*ckpt-2 is untouched'):
+        train_lib.train_and_evaluate(make_config(train_steps=6, l1_weight=1e39), workdir)
+    after = {name: open(os.path.join(directory, name), 'rb').read()
+             for name in os.listdir(directory)}
+    assert after == before
+    assert checkpoints.checkpoint_path(workdir).endswith('ckpt-2')

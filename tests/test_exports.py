@@ -1,0 +1,49 @@
+"""Workdir -> export: the formats, and a run trained with --ema_decay serving its average (the
+SavedModel itself: test_serving.py; the command: commands/test_export.py)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf import checkpoints
+from pix2pix_tf import exports
+from pix2pix_tf.config import ConfigError
+
+
+def test_a_run_with_ema_exports_its_moving_average(make_config, tmp_path):
+    from pix2pix_tf import exports
+    from pix2pix_tf import models
+    from pix2pix_tf import train_lib
+
+    workdir = str(tmp_path / 'run')
+    # A high learning rate, so three steps move the weights well away from their average.
+    train_lib.train_and_evaluate(make_config(train_steps=3, ema_decay=0.5, learning_rate=1e-2),
+                                 workdir)
+    path, _ = exports.export_workdir(workdir, str(tmp_path / 'models'), inference_mode='eval')
+    with open(os.path.join(path, 'assets.extra', 'pix2pix.json')) as file:
+        assert json.load(file)['training']['weights'] == 'generator moving average'
+    sketch = np.full([1, 64, 64, 1], 255, np.uint8)
+    sketch[0, 20:40, 30] = 0
+    served = tf.saved_model.load(path).signatures['predict_pixels'](
+        sketches=tf.constant(sketch))['photos'].numpy()
+    outputs = {}
+    for use_ema in (True, False):
+        generator = checkpoints.restore_generator(workdir, use_ema=use_ema)[1]
+        photo = models.generate(generator, tf.cast(sketch, tf.float32) / 127.5 - 1, 'eval')
+        outputs[use_ema] = np.round((photo.numpy() + 1) * 127.5).clip(0, 255)
+    # The export serves the average, not the trained weights (within rounding).
+    assert np.abs(served.astype(float) - outputs[True]).max() <= 1
+    assert np.abs(served.astype(float) - outputs[False]).mean() > 2
+
+
+def test_unknown_formats_and_paper_mode_tflite_are_refused_before_writing(trained_workdir,
+                                                                          tmp_path):
+    with pytest.raises(ConfigError, match="unknown export format 'onnx'"):
+        exports.export_workdir(str(trained_workdir), str(tmp_path / 'a'), 'onnx')
+    with pytest.raises(ConfigError, match='--format=tflite exports the eval inference mode'):
+        exports.export_workdir(str(trained_workdir), str(tmp_path / 'b'), 'tflite',
+                               inference_mode='paper')
+    assert not os.listdir(tmp_path)
