@@ -20,6 +20,8 @@ EXPLODED_LOSS = 1e4
 def exploded_loss_limit(l1_weight: float) -> float:
     """The loss above which a run counts as diverging (see EXPLODED_LOSS)."""
     return max(EXPLODED_LOSS, 10 * (2 * l1_weight + 30))
+
+
 # Under float16 loss scaling a non-finite step is skipped by the optimizer (weights untouched);
 # only this many in a row stop training.
 MAX_SKIPPED_STEPS = 10
@@ -30,7 +32,7 @@ class NonFiniteLossError(RuntimeError):
 
 
 def check_losses(metrics: dict, step: int, skipped_in_a_row: int, loss_scaled: bool,
-                  last_checkpoint: str | None, limit: float = EXPLODED_LOSS) -> int:
+                 last_checkpoint: str | None, limit: float = EXPLODED_LOSS) -> int:
     """Returns the new count of non-finite steps in a row; raises NonFiniteLossError to stop.
 
     A loss over `limit` (`exploded_loss_limit`) stops at once; a non-finite one gets

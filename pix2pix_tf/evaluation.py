@@ -18,6 +18,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pix2pix_tf import config as config_lib
 from pix2pix_tf import gan_metrics
 from pix2pix_tf import images
 from pix2pix_tf import models
@@ -121,7 +122,8 @@ def evaluate(eval_step, dataset: tf.data.Dataset, feature_fn=None,
                                                                    np.uint8)),
                                             images.to_uint8(value).numpy()])[:keep_examples]
     if not count:
-        raise ValueError('the evaluation data is empty')
+        raise config_lib.ConfigError('the evaluation data is empty: no pair could be decoded '
+                                     '(see the skipped-file warnings above).')
     result = {name: total / count for name, total in totals.items()}
     if feature_fn is not None:
         real, generated = np.concatenate(real_features), np.concatenate(generated_features)
@@ -138,6 +140,25 @@ def write_scalars(writer, step: int, prefix: str, metrics: dict) -> None:
         for name in METRICS + GAN_METRICS:
             if name in metrics:
                 tf.summary.scalar(f'{prefix}/{name}', metrics[name])
+
+
+def write_hparams(config, policy: str, workdir: str) -> None:
+    """The run's config (a Config) in TensorBoard's HParams tab, next to its validation metrics.
+
+    Written once, at the workdir's root (TensorBoard's "session"); the metrics are the eval/
+    run's `metrics/*` scalars, so every run under one --logdir can be compared there.
+    """
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    values = {name: value for name, value in dataclasses.asdict(config).items()
+              if isinstance(value, (bool, int, float, str))}
+    values['precision_resolved'] = policy
+    metrics = [hparams_api.Metric(f'metrics/{name}', group='eval', display_name=name)
+               for name in METRICS + GAN_METRICS]
+    with tf.summary.create_file_writer(workdir).as_default():
+        hparams_api.hparams_config(hparams=[hparams_api.HParam(name) for name in values],
+                                   metrics=metrics)
+        hparams_api.hparams(values, trial_id=os.path.basename(os.path.normpath(workdir)))
 
 
 def sample_grid(eval_step, examples: dict[str, tf.Tensor]) -> tf.Tensor:

@@ -24,7 +24,11 @@ INCEPTION_WEIGHTS_URL = ('https://storage.googleapis.com/tensorflow/keras-applic
                          'inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5')
 
 
-class MissingWeightsError(ValueError):
+class GanMetricsError(ValueError):
+    """FID/KID cannot be computed as asked; the message is one line that says why."""
+
+
+class MissingWeightsError(GanMetricsError):
     """The Inception weights file is missing; the message says where to get it."""
 
 
@@ -76,7 +80,8 @@ def kid_from_features(real: np.ndarray, generated: np.ndarray, subset_size: int 
     real, generated = np.asarray(real, np.float64), np.asarray(generated, np.float64)
     size = min(subset_size, len(real), len(generated))
     if size < 2:
-        raise ValueError('KID needs at least 2 real and 2 generated images')
+        raise GanMetricsError('KID needs at least 2 real and 2 generated images: score more '
+                              'pairs (--num_examples).')
     rng = np.random.default_rng(seed)
     values = [mmd2_unbiased(real[rng.choice(len(real), size, replace=False)],
                             generated[rng.choice(len(generated), size, replace=False)])

@@ -29,7 +29,7 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """Training progress: `step_done` once per step; `take_window` at each summary."""
 
-    def __init__(self, total_steps: int, log_every: int, batch_size: int = 1, stream=None,
+    def __init__(self, total_steps: int, log_every: int, *, batch_size: int = 1, stream=None,
                  redraw_seconds=0.5):
         self.stream = stream or sys.stdout
         self.interactive = hasattr(self.stream, 'isatty') and self.stream.isatty()

@@ -47,8 +47,8 @@ class AbFolder:
     root: str
 
     def files(self, split: str) -> list[str]:
-        """Sorted image paths of 'train' or 'eval' (the val/ folder)."""
-        return list_images(self.folder(split))
+        """Sorted image paths of 'train', 'eval' (the val/ folder) or 'test'."""
+        return list_images(_existing(self.folder(split)))
 
     def folder(self, split: str) -> str:
         return os.path.join(self.root, FOLDER_SPLITS[split])
@@ -86,7 +86,7 @@ class PairedFolders:
 
         Raises ConfigError when a sketch has no photo or the reverse.
         """
-        folder = self.folder(split)
+        folder = _existing(self.folder(split))
         return match_by_name(os.path.join(folder, 'sketches'), os.path.join(folder, 'photos'))
 
     def usable(self, split: str) -> tuple[tuple[list[str], list[str]], list[tuple[str, str]]]:
@@ -109,9 +109,18 @@ class PairedFolders:
             input_pipeline.decode_paired)
 
 
+def _existing(folder: str) -> str:
+    if not os.path.isdir(folder):
+        raise ConfigError(f'{folder}: no such folder.')
+    return folder
+
+
 def _some_usable(source, split: str, items, skipped: list, count: int | None = None):
     """(items, skipped); ConfigError naming the folder and the count when nothing is usable."""
     if not (len(items) if count is None else count):
+        if not skipped:
+            raise ConfigError(f'{source.folder(split)} holds no {"/".join(IMAGE_EXTENSIONS)} '
+                              f'files.')
         path, reason = skipped[0]
         raise ConfigError(f'{source.folder(split)}: no usable images: {len(skipped)} file(s) '
                           f'skipped, all unreadable or not pairs (for example '
@@ -155,12 +164,16 @@ class TfdsDataset:
         return f'{self.directory} ({TFDS_SPLITS[split]} split)'
 
     def usable(self, split: str) -> tuple[None, list]:
-        """(None, []): the builder checked every example when it built the dataset."""
+        """(None, []): the builder checked every example when it built the dataset.
+        ConfigError when the dataset has no such split."""
+        if not self.num_examples(split):
+            raise ConfigError(f'{self.directory} has no {TFDS_SPLITS[split]} examples.')
         return None, []
 
     def records(self, split: str):
         """(tf.data.Dataset of the split's encoded {'sketch', 'photo'} in order, decode)."""
         from pix2pix_tf import input_pipeline
+        self.usable(split)
         return input_pipeline.tfds_records(self.directory, TFDS_SPLITS[split])
 
     def epochs(self, seed: int, shuffle_buffer: int):
@@ -233,20 +246,3 @@ def resolve(dataset: str, data_dir: str = '') -> AbFolder | PairedFolders | Tfds
             raise ConfigError(f'{folder} holds no {"/".join(IMAGE_EXTENSIONS)} files; put '
                               f'{what} there.')
     return source
-
-
-def report_skipped(source, splits, log) -> int:
-    """Names each unusable file of the splits once through `log`; returns how many there are.
-
-    ConfigError (one line naming the folder) when a split has no usable file, instead of a
-    pipeline that skips forever. TFDS datasets were checked when they were built: 0.
-    """
-    total = 0
-    for split in splits:
-        _, skipped = source.usable(split)
-        for path, reason in skipped:
-            log(f'skipped {path}: {reason}')
-        if skipped:
-            log(f'{source.folder(split)}: {len(skipped)} file(s) skipped')
-        total += len(skipped)
-    return total

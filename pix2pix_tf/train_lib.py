@@ -33,23 +33,22 @@ from pix2pix_tf import progress
 from pix2pix_tf import sources
 from pix2pix_tf import train_step as train_step_lib
 
-def _write_hparams(config: config_lib.Config, policy: str, workdir: str) -> None:
-    """The run's config in TensorBoard's HParams tab, next to its validation metrics.
 
-    Written once, at the workdir's root (TensorBoard's "session"); the metrics are the eval/
-    run's `metrics/*` scalars, so every run under one --logdir can be compared there.
+def _report_skipped(source, splits, log) -> int:
+    """Names each unusable file of the splits once through `log`; returns how many there are.
+
+    ConfigError (one line naming the folder) when a split has no usable file, instead of a
+    pipeline that skips forever. TFDS datasets were checked when they were built: 0.
     """
-    from tensorboard.plugins.hparams import api as hparams_api
-
-    values = {name: value for name, value in dataclasses.asdict(config).items()
-              if isinstance(value, (bool, int, float, str))}
-    values['precision_resolved'] = policy
-    metrics = [hparams_api.Metric(f'metrics/{name}', group='eval', display_name=name)
-               for name in evaluation.METRICS + evaluation.GAN_METRICS]
-    with tf.summary.create_file_writer(workdir).as_default():
-        hparams_api.hparams_config(hparams=[hparams_api.HParam(name) for name in values],
-                                   metrics=metrics)
-        hparams_api.hparams(values, trial_id=os.path.basename(os.path.normpath(workdir)))
+    total = 0
+    for split in splits:
+        _, skipped = source.usable(split)
+        for path, reason in skipped:
+            log(f'skipped {path}: {reason}')
+        if skipped:
+            log(f'{source.folder(split)}: {len(skipped)} file(s) skipped')
+        total += len(skipped)
+    return total
 
 
 @dataclasses.dataclass
@@ -105,14 +104,14 @@ def _start(config, workdir, policy, strategy, source):
         state = train_step_lib.create_state(config, policy)
     save_dir = workdir if chief else distribute.worker_temp_dir(workdir, strategy)
     # Only the chief reports progress; other workers would repeat it.
-    bar = progress.Progress(config.train_steps, config.log_every, config.batch_size,
+    bar = progress.Progress(config.train_steps, config.log_every, batch_size=config.batch_size,
                             stream=None if chief else io.StringIO())
     restored = checkpoints.restore_latest(state, workdir)  # The chief's series.
     run = _Run(config, workdir, source, chief, state,
                checkpoints.make_manager(state, save_dir, config.keep_checkpoints), save_dir,
                bar, int(state.step.numpy()))
     run.saved_at = run.step
-    skipped_files = sources.report_skipped(source, sources.REQUIRED_SPLITS, bar.log)
+    skipped_files = _report_skipped(source, sources.REQUIRED_SPLITS, bar.log)
     num_workers, worker_index = distribute.worker_info(strategy)
     train_iterator = iter(input_pipeline.train_dataset(config, run.step, num_workers,
                                                        worker_index, source))
@@ -146,7 +145,7 @@ def _start(config, workdir, policy, strategy, source):
         tf.summary.scalar('data/skipped_files', skipped_files)
     if run.step == 0:
         if chief:
-            _write_hparams(config, policy, workdir)
+            evaluation.write_hparams(config, policy, workdir)
         with run.train_writer.as_default(step=0):
             tf.summary.text('config', f'```\n{config.to_json()}```')
         _write_samples(run)

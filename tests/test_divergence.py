@@ -10,7 +10,6 @@ from pix2pix_tf import divergence
 from pix2pix_tf import train_lib
 
 
-
 def test_rule_for_exploding_losses():
     assert divergence.exploded_loss_limit(100.0) == 1e4
     assert divergence.exploded_loss_limit(5000.0) == 10 * (2 * 5000 + 30)  # Healthy at that weight.
@@ -20,6 +19,22 @@ def test_rule_for_exploding_losses():
     with pytest.raises(divergence.NonFiniteLossError, match=r'step 5: discriminator/real_loss = '
                                                            r'20000.0 \(over 10000: diverging\)'):
         divergence.check_losses(metrics, 5, 0, True, 'ckpt-4')
+
+
+def test_float16_loss_scaling_gets_a_few_chances_before_stopping():
+    metrics = dict.fromkeys(divergence.WATCHED_LOSSES, 1.0)
+    metrics['generator/total_loss'] = float('inf')
+    with pytest.raises(divergence.NonFiniteLossError, match='step 7: generator/total_loss = '
+                                                           'inf; the last good'):
+        divergence.check_losses(metrics, 7, 0, False, 'ckpt-6')  # No scaler: at once.
+    skipped = 0
+    for step in range(1, divergence.MAX_SKIPPED_STEPS):  # The scaler skipped these updates.
+        skipped = divergence.check_losses(metrics, step, skipped, True, 'ckpt-0')
+        assert skipped == step
+    with pytest.raises(divergence.NonFiniteLossError, match='no checkpoint was written'):
+        divergence.check_losses(metrics, 10, skipped, True, None)
+    assert divergence.check_losses(dict.fromkeys(divergence.WATCHED_LOSSES, 1.0), 11, skipped,
+                                   True, None) == 0  # A finite step resets the count.
 
 
 def test_divergence_stops_and_keeps_the_good_checkpoint(make_config, tmp_path):

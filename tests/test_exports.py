@@ -14,7 +14,6 @@ from pix2pix_tf.config import ConfigError
 
 
 def test_a_run_with_ema_exports_its_moving_average(make_config, tmp_path):
-    from pix2pix_tf import exports
     from pix2pix_tf import models
     from pix2pix_tf import train_lib
 

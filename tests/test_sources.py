@@ -70,17 +70,21 @@ def test_unusable_folders_fail_with_one_line(tmp_path, make, message):
         sources.resolve(str(tmp_path))
 
 
-def test_report_skipped_names_bad_files_once_and_refuses_an_all_bad_split(tmp_path):
+def test_usable_names_bad_files_and_refuses_an_all_bad_or_missing_split(tmp_path):
     for split in ('train', 'val'):
         (tmp_path / split).mkdir()
         cv2.imwrite(str(tmp_path / split / 'good.png'), np.full((32, 64, 3), 255, np.uint8))
         (tmp_path / split / 'bad.jpg').write_text('not an image')
     source = sources.resolve(str(tmp_path))
-    logged = []
-    assert sources.report_skipped(source, sources.REQUIRED_SPLITS, logged.append) == 2
-    assert logged[0] == f'skipped {tmp_path / "train" / "bad.jpg"}: not a readable image ' \
-                        f'(unknown format)'
-    assert logged[1] == f'{tmp_path / "train"}: 1 file(s) skipped'
+    files, skipped = source.usable('train')
+    assert files == [str(tmp_path / 'train' / 'good.png')]
+    assert skipped == [(str(tmp_path / 'train' / 'bad.jpg'), 'not a readable image (unknown '
+                                                             'format)')]
     os.remove(tmp_path / 'val' / 'good.png')
     with pytest.raises(ConfigError, match=r'val: no usable images: 1 file\(s\) skipped'):
-        sources.report_skipped(sources.resolve(str(tmp_path)), ['eval'], logged.append)
+        source.usable('eval')
+    with pytest.raises(ConfigError, match=r'test: no such folder'):  # evaluate.py --split=test
+        source.usable('test')
+    (tmp_path / 'test').mkdir()
+    with pytest.raises(ConfigError, match=r'test holds no .png/.jpg'):
+        source.records('test')

@@ -39,12 +39,19 @@ def define_renamed(flag_values, *old_names: str) -> None:
 _DEFINED = {}  # define_flags function -> the flag names it defined on absl's FLAGS.
 
 
+def fail(program: str, message, status: int = 1):
+    """Exits with `<program>: error: <message>` on stderr (one line) and `status`."""
+    print(f'{program}: error: {message}', file=sys.stderr)
+    sys.exit(status)
+
+
 def run(main, define_flags, argv: list[str] | None = None, name: str = 'pix2pix',
-        doc: str | None = None) -> None:
+        doc: str | None = None, usage_status: int = 1) -> None:
     """absl's app.run(main) with the flags of `define_flags` defined and listed by --help;
     `name` is the command's name in messages under `python -m pix2pix_tf.commands.<name>`,
     and `doc` (the command's docstring: usage and examples) heads --help when the program run
-    has no docstring of its own (a console script).
+    has no docstring of its own (a console script). A flag that does not parse exits with
+    `usage_status` (predict and demo: 2, as they did with argparse; 1 elsewhere).
 
     absl's --help lists the flags of the module named by argv[0]; the commands' flags are
     defined in pix2pix_tf.commands modules (so console scripts can run them), so they are
@@ -61,7 +68,7 @@ def run(main, define_flags, argv: list[str] | None = None, name: str = 'pix2pix'
     for flag_name in _DEFINED[define_flags]:
         flags.FLAGS.register_key_flag_for_module(program, flags.FLAGS[flag_name])
     app.run(main, argv=argv, flags_parser=lambda args: parse_flags(
-        args, program=program_name(name, args[0])))
+        args, program=program_name(name, args[0]), usage_status=usage_status))
 
 
 # Flags that name paths: a leading `~` is expanded (bash does not expand it after `=`).
@@ -69,7 +76,8 @@ PATH_FLAGS = ('workdir', 'export_dir', 'output_dir', 'model', 'pairs', 'sketches
               'dataset', 'data_dir', 'inception_weights', 'exclude')
 
 
-def parse_flags(argv: list[str], flag_values=None, program: str | None = None) -> list[str]:
+def parse_flags(argv: list[str], flag_values=None, program: str | None = None,
+                usage_status: int = 1) -> list[str]:
     """absl's flag parsing, with a bad flag reported on one line (absl prints two), old flag
     names mapped to new ones with a note, and `~` expanded in path flags."""
     flag_values = flag_values or flags.FLAGS
@@ -77,12 +85,12 @@ def parse_flags(argv: list[str], flag_values=None, program: str | None = None) -
     try:
         remaining = flag_values(argv)
     except flags.Error as error:
-        sys.exit(f'{program}: error: {error} (see --help).')
+        fail(program, f'{error} (see --help).', usage_status)
     for old, new in RENAMED_FLAGS.items():
         if old in flag_values and flag_values[old].present:
             if flag_values[new].present:
-                sys.exit(f'{program}: error: --{old} is the old name of --{new}; pass only '
-                         f'--{new}.')
+                fail(program, f'--{old} is the old name of --{new}; pass only --{new}.',
+                     usage_status)
             print(f'{program}: --{old} is deprecated and will be removed in {REMOVED_IN}; use '
                   f'--{new}.', file=sys.stderr)
             flag_values[new].value = flag_values[old].value

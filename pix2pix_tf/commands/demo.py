@@ -33,7 +33,8 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
     cli.define_renamed(flag_values, 'backend')
     flags.DEFINE_string('host', '127.0.0.1', 'Address to bind (default: loopback only).',
                         **options)
-    flags.DEFINE_integer('port', 8000, 'Port to listen on (0 = any free port).', **options)
+    flags.DEFINE_integer('port', 8000, 'Port to listen on (0 = any free port).', lower_bound=0,
+                         upper_bound=65535, **options)
     flags.DEFINE_float('max_upload_mb', 10, 'Largest upload accepted, in MB (413 above).',
                        **options)
     flags.DEFINE_integer('max_queue', 8, 'Requests allowed to wait for the model (503 above).',
@@ -45,15 +46,14 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
 def _run(argv):
     logging.set_verbosity(logging.WARNING)
     program = cli.program_name('pix2pix-demo')
+    if len(argv) > 1:  # Usage errors exit 2, as with argparse before.
+        cli.fail(program, f'unexpected arguments {" ".join(argv[1:])}.', 2)
+    if bool(FLAGS.model) == bool(FLAGS.server):
+        cli.fail(program, 'pass exactly one of --model (a SavedModel) and --server (TF '
+                          'Serving).', 2)
+    if FLAGS.max_upload_mb <= 0 or FLAGS.max_queue < 0:
+        cli.fail(program, '--max_upload_mb must be positive and --max_queue 0 or more.', 2)
     try:
-        if len(argv) > 1:
-            raise client.PredictError(f'unexpected arguments {" ".join(argv[1:])}.')
-        if bool(FLAGS.model) == bool(FLAGS.server):
-            raise client.PredictError('pass exactly one of --model (a SavedModel) and --server '
-                                      '(TF Serving).')
-        if FLAGS.max_upload_mb <= 0 or FLAGS.max_queue < 0:
-            raise client.PredictError('--max_upload_mb must be positive and --max_queue 0 or '
-                                      'more.')
         if FLAGS.model:
             client.resolve_model_dir(FLAGS.model)  # A typo fails before TensorFlow loads.
         if not (FLAGS.server or '').startswith(('http://', 'https://')):  # These need TF.
@@ -78,7 +78,7 @@ def _run(argv):
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `pix2pix-demo` console script."""
-    cli.run(_run, define_flags, argv, 'pix2pix-demo', __doc__)
+    cli.run(_run, define_flags, argv, 'pix2pix-demo', __doc__, usage_status=2)
 
 
 if __name__ == '__main__':

@@ -197,7 +197,7 @@ def _run(argv):
         cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
         _evaluate(config)
     except (UsageError, config_lib.ConfigError, client.PredictError,
-            gan_metrics.MissingWeightsError) as error:
+            gan_metrics.GanMetricsError) as error:
         sys.exit(f'{program}: error: {error}')
 
 

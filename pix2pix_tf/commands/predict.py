@@ -55,15 +55,15 @@ def _run(argv):
     logging.set_verbosity(logging.WARNING)
     program = cli.program_name('pix2pix-predict')
     inputs = argv[1:]
+    if not inputs:  # Usage errors exit 2 (1 means some inputs were skipped).
+        cli.fail(program, 'name the sketches to translate: files, folders or glob patterns, '
+                          'e.g. pix2pix-predict drawings/ --model=...', 2)
+    if bool(FLAGS.model) == bool(FLAGS.server):
+        cli.fail(program, 'pass exactly one of --model (a SavedModel) and --server (TF '
+                          'Serving).', 2)
+    if FLAGS.batch_size < 1:
+        cli.fail(program, '--batch_size must be at least 1.', 2)
     try:
-        if not inputs:
-            raise client.PredictError('name the sketches to translate: files, folders or glob '
-                                      'patterns, e.g. pix2pix-predict drawings/ --model=...')
-        if bool(FLAGS.model) == bool(FLAGS.server):
-            raise client.PredictError('pass exactly one of --model (a SavedModel) and --server '
-                                      '(TF Serving).')
-        if FLAGS.batch_size < 1:
-            raise client.PredictError('--batch_size must be at least 1.')
         predictions.expand_inputs(inputs)  # Fail on a typo before loading TensorFlow.
         if FLAGS.model:
             client.resolve_model_dir(FLAGS.model)  # A typo fails before TensorFlow loads.
@@ -84,7 +84,7 @@ def _run(argv):
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `pix2pix-predict` console script."""
-    cli.run(_run, define_flags, argv, 'pix2pix-predict', __doc__)
+    cli.run(_run, define_flags, argv, 'pix2pix-predict', __doc__, usage_status=2)
 
 
 if __name__ == '__main__':

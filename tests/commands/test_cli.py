@@ -92,5 +92,9 @@ def test_renamed_flags_work_for_one_release_with_a_note(module, old, new, capsys
     assert flag_values[new].value == expected  # `~` expanded in path flags only.
     assert capsys.readouterr().err == (f'prog: --{old} is deprecated and will be removed in '
                                        f'{cli.REMOVED_IN}; use --{new}.\n')
-    with pytest.raises(SystemExit, match=f'--{old} is the old name of --{new}; pass only'):
-        cli.parse_flags(['prog', f'--{old}=a', f'--{new}=b'], command_flags(module))
+    with pytest.raises(SystemExit) as exited:
+        cli.parse_flags(['prog', f'--{old}=a', f'--{new}=b'], command_flags(module),
+                        usage_status=2)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (f'prog: error: --{old} is the old name of --{new}; pass '
+                                       f'only --{new}.\n')

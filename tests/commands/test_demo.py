@@ -33,13 +33,16 @@ def test_the_demo_starts_on_a_rest_server_from_a_flagfile_and_the_old_flag_name(
 
 
 def test_bad_flags_are_one_line():
-    for flags, message in (([], 'pass exactly one of --model (a SavedModel) and --server'),
-                           (['--model=a', '--server=http://b'], 'pass exactly one of'),
-                           (['--model=/nonexistent'], '--model=/nonexistent: no saved_model.pb'),
-                           (['--port=x'], 'flag --port=x: invalid literal')):
+    # Usage errors exit 2 (as argparse did); a model that is not there, 1.
+    for flags, status, message in (
+            ([], 2, 'pass exactly one of --model (a SavedModel) and --server'),
+            (['--model=a', '--server=http://b'], 2, 'pass exactly one of'),
+            (['--model=/nonexistent'], 1, '--model=/nonexistent: no saved_model.pb'),
+            (['--port=x'], 2, 'flag --port=x: invalid literal'),
+            (['--port=-5'], 2, 'flag --port=-5: ')):
         result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.commands.demo', *flags],
                                 cwd=REPO, capture_output=True, text=True, timeout=120)
-        assert result.returncode != 0
+        assert result.returncode == status, (flags, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith('pix2pix-demo: error: ') and (
             message in lines[0]), lines

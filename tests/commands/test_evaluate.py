@@ -56,6 +56,7 @@ def test_evaluate_command_end_to_end_with_inception_plumbing(trained, tmp_path):
     scalars = read_events(str(workdir / 'eval'))
     assert set(scalars['evaluate/fid']) == {2, 4}
 
+
 def test_evaluate_command_scores_thickened_strokes_under_their_own_tags(trained, tmp_path):
     workdir, _ = trained
     out = tmp_path / 'thick'
@@ -71,6 +72,7 @@ def test_evaluate_command_scores_thickened_strokes_under_their_own_tags(trained,
     from events import read_events
     assert set(read_events(str(workdir / 'eval'))['evaluate_raw_weights_strokes5/l1']) == {4}
 
+
 def test_evaluate_command_errors_are_one_line(tmp_path, trained):
     workdir, _ = trained
     for flags, message in ((['--workdir=' + str(workdir), '--model=x'],
@@ -78,6 +80,8 @@ def test_evaluate_command_errors_are_one_line(tmp_path, trained):
                            ([f'--model={tmp_path}'], f'--model={tmp_path}: no saved_model.pb'),
                            (['--workdir=' + str(workdir), f'--pairs={tmp_path}/*.jpg'],
                             'no image files there'),
+                           (['--workdir=' + str(workdir), '--split=test'],  # No test/ folder.
+                            'test: no such folder'),
                            ([f'--saved_model={tmp_path}', '--raw_weights'],
                             '--raw_weights needs --workdir'),
                            (['--workdir=' + str(workdir), '--thicken_strokes=-1'],

@@ -48,9 +48,9 @@ def test_export_command_fills_the_model_card(trained_workdir, tmp_path):
     assert card['max_sketch_size'] == 2048
     validation = card['validation']  # Training evaluated at its last step, 3.
     assert set(validation) >= {'l1', 'psnr', 'ssim'} and 0 < validation['l1'] < 2
-    versions = card['versions']
-    assert versions['export']['tensorflow'] == tf.__version__
-    assert versions['training']['tensorflow'] == tf.__version__
+    package_versions = card['versions']
+    assert package_versions['export']['tensorflow'] == tf.__version__
+    assert package_versions['training']['tensorflow'] == tf.__version__
 
 
 def test_bad_input_gives_one_line_and_no_version(trained_workdir, tmp_path):

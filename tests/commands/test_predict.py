@@ -35,10 +35,23 @@ def test_clear_errors_for_bad_arguments(tmp_path, exported_model):
     result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.commands.predict',
                              str(tmp_path / 'missing.png'), f'--model={exported_model}'], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
+    assert result.returncode == 1  # 1: an input or the model is not there; 2: usage.
     assert result.stderr.strip().splitlines() == [
         f'pix2pix-predict: error: {tmp_path / "missing.png"}: no such file or folder, and no '
         f'file matches it.']
     with pytest.raises(client.PredictError, match='no saved_model.pb'):
         client.resolve_model_dir(str(tmp_path))
     assert client.resolve_model_dir(str(exported_model)).endswith('/1')
+
+
+def test_usage_errors_exit_2(exported_model):
+    for flags, message in (([f'--model={exported_model}'], 'name the sketches to translate'),
+                           (['x.png'], 'pass exactly one of --model'),
+                           (['x.png', '--model=m', '--batch_size=0'], '--batch_size must be at'),
+                           (['x.png', '--grid=maybe'], 'flag --grid=maybe')):
+        result = subprocess.run([sys.executable, '-m', 'pix2pix_tf.commands.predict', *flags],
+                                cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, (flags, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith('pix2pix-predict: error: ') and (
+            message in lines[0]), lines
