@@ -60,14 +60,15 @@ def step_flops(image_size: int, update_order: str = 'simultaneous') -> int:
 
 def time_config(image_size: int, batch_size: int, policy: str, jit: bool,
                 seconds: float, min_steps: int, update_order: str = 'simultaneous',
-                ema_decay: float = 0.0, adam: str = 'fused') -> dict:
+                ema_decay: float = 0.0, adam: str = 'fused', batch_norm: str = 'fused') -> dict:
     """Builds the models under `policy` and times training steps; returns ms/step etc."""
     keras.backend.clear_session()
     with precision.policy(policy):
         config = config_lib.Config(image_size=image_size, batch_size=batch_size, precision=policy,
                                    jit_compile=jit, update_order=update_order,
                                    ema_decay=ema_decay)
-        state = train_step.create_state(config, policy, fused_adam=adam == 'fused')
+        state = train_step.create_state(config, policy, fused_adam=adam == 'fused',
+                                        fused_batch_norm=batch_norm == 'fused')
         strategy = tf.distribute.get_strategy()
         step = train_step.make_train_step(state, config, strategy)
         batch = {'sketch': tf.random.uniform([batch_size, image_size, image_size, 1], -1, 1),
@@ -102,6 +103,9 @@ def main():
     parser.add_argument('--ema_decay', default='0', help='comma-separated; 0 = no EMA')
     parser.add_argument('--adam', default='fused', help='fused (precision.FusedAdam, what '
                         'training uses), keras (keras.optimizers.Adam) or both')
+    parser.add_argument('--batch_norm', default='fused', help='fused '
+                        '(models.FusedBatchNormalization, what training uses), keras '
+                        '(keras.layers.BatchNormalization) or both')
     args = parser.parse_args()
 
     devices = ', '.join(device.device_type for device in tf.config.list_physical_devices())
@@ -111,23 +115,24 @@ def main():
           f'{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, Keras {keras.__version__}')
     print('convolution FLOPs per image per step: ' + ', '.join(
         f'{flops[order] / 1e9:.1f} GFLOP ({order})' for order in orders))
-    header = ('| update order | EMA | Adam | precision | jit | batch | ms/step | images/s | '
-              'GFLOP/s | steps timed |\n|---|---|---|---|---|---|---|---|---|---|')
+    header = ('| update order | EMA | Adam | batch norm | precision | jit | batch | ms/step | '
+              'images/s | GFLOP/s | steps timed |\n|---|---|---|---|---|---|---|---|---|---|---|')
     print(header, flush=True)
-    cells = [(order, ema_decay, adam, policy, jit) for order in orders
+    cells = [(order, ema_decay, adam, norm, policy, jit) for order in orders
              for ema_decay in map(float, args.ema_decay.split(','))
-             for adam in args.adam.split(',') for policy in args.precisions.split(',')
-             for jit in args.jit.split(',')]
-    for order, ema_decay, adam, policy, jit in cells:
+             for adam in args.adam.split(',') for norm in args.batch_norm.split(',')
+             for policy in args.precisions.split(',') for jit in args.jit.split(',')]
+    for order, ema_decay, adam, norm, policy, jit in cells:
         if jit == 'on' and order == 'alternating':
-            print(f'| {order} | {ema_decay:g} | {adam} | {policy} | on | - | (not supported: '
-                  f'--update_order=alternating runs without XLA) | | | |')
+            print(f'| {order} | {ema_decay:g} | {adam} | {norm} | {policy} | on | - | (not '
+                  f'supported: --update_order=alternating runs without XLA) | | | |')
             continue
         for batch_size in map(int, args.batch_sizes.split(',')):
             result = time_config(args.image_size, batch_size, policy, jit == 'on', args.seconds,
-                                 args.min_steps, order, ema_decay, adam)
+                                 args.min_steps, order, ema_decay, adam, norm)
             gflops = flops[order] * result['images_per_second'] / 1e9
-            print(f'| {order} | {ema_decay:g} | {adam} | {policy} | {jit} | {batch_size} | '
+            print(f'| {order} | {ema_decay:g} | {adam} | {norm} | {policy} | {jit} | '
+                  f'{batch_size} | '
                   f'{result["ms_per_step"]:.0f} | {result["images_per_second"]:.2f} | '
                   f'{gflops:.0f} | {result["steps"]} |', flush=True)
 

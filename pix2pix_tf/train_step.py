@@ -51,13 +51,15 @@ def learning_rate_at(step, config: config_lib.Config) -> tf.Tensor:
     return learning_rate * tf.clip_by_value(remaining / decay_steps, 0.0, 1.0)
 
 
-def create_state(config: config_lib.Config, policy: str, fused_adam: bool = True) -> TrainState:
+def create_state(config: config_lib.Config, policy: str, fused_adam: bool = True,
+                 fused_batch_norm: bool = True) -> TrainState:
     """Models and built optimizers (call under the strategy's scope and the dtype policy).
 
-    `fused_adam=False` uses Keras's own Adam instead of precision.FusedAdam (benchmarks).
+    `fused_adam=False` uses Keras's own Adam instead of precision.FusedAdam, and
+    `fused_batch_norm=False` Keras's own BatchNormalization (benchmarks).
     """
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
-    generator, discriminator = models.build_models(config)
+    generator, discriminator = models.build_models(config, fused_batch_norm)
 
     def learning_rate():
         return learning_rate_at(step, config)
@@ -72,7 +74,7 @@ def create_state(config: config_lib.Config, policy: str, fused_adam: bool = True
     if config.ema_decay:
         ema_generator = models.build_generator(config.image_size, config.norm,
                                                config.generator_filters, config.dropout_rate,
-                                               config.sync_batch_norm)
+                                               config.sync_batch_norm, fused_batch_norm)
         ema.copy_weights(generator, ema_generator)
     return TrainState(step, generator, discriminator, *optimizers, ema_generator)
 

@@ -4,6 +4,9 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf import models
+from pix2pix_tf import precision
+
+from conftest import tiny_config
 
 
 def test_parameter_counts_at_256():
@@ -102,3 +105,54 @@ def test_generate_modes_differ_and_eval_matches_keras_call():
     assert not np.allclose(models.generate(generator, sketch, 'paper'), evaluated, atol=1e-3)
     with pytest.raises(ValueError, match='paper or eval'):
         models.generate(generator, sketch, 'train')
+
+
+@pytest.mark.parametrize('policy', ['float32', 'mixed_bfloat16'])
+def test_fused_batch_norm_matches_keras_batch_norm(policy):
+    """Outputs, gradients and moving statistics of FusedBatchNormalization are Keras's."""
+    with precision.policy(policy):
+        options = dict(momentum=0.9, epsilon=1e-5,
+                       gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02, seed=1))
+        stock = keras.layers.BatchNormalization(**options)
+        fused = models.FusedBatchNormalization(**options)
+        inputs = tf.cast(tf.random.stateless_normal([4, 6, 6, 8], seed=[1, 2]) * 3 + 1,
+                         stock.compute_dtype)
+        stock.build(inputs.shape)
+        fused.build(inputs.shape)
+        fused.set_weights(stock.get_weights())
+        # A loss with a well-conditioned input gradient (the sum of squares of a normalized
+        # tensor hardly depends on the input: its gradient would be rounding noise).
+        weights = tf.random.stateless_normal([4, 6, 6, 8], seed=[3, 4])
+        results = []
+        for layer in (stock, fused):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                outputs = layer(inputs, training=True)
+                loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * weights)
+            gradients = tape.gradient(loss, [inputs, *layer.trainable_weights])
+            results.append((outputs, gradients, layer.get_weights()[2:],
+                            layer(inputs, training=False)))
+    (outputs, gradients, moving, eval_outputs), fused_results = results
+    assert fused_results[0].dtype == outputs.dtype == stock.compute_dtype
+    tolerance = 1e-5 if policy == 'float32' else 2e-2
+    for expected, got in zip([outputs, *gradients, *moving, eval_outputs],
+                             [fused_results[0], *fused_results[1], *fused_results[2],
+                              fused_results[3]]):
+        expected, got = np.asarray(tf.cast(expected, tf.float32)), np.asarray(
+            tf.cast(got, tf.float32))
+        np.testing.assert_allclose(got, expected, rtol=tolerance,
+                                   atol=tolerance * np.abs(expected).max())
+    assert not np.allclose(moving[1], 1.0)  # The statistics moved.
+
+
+def test_training_nets_use_fused_batch_norm_with_the_variables_of_the_stock_layer():
+    config = tiny_config()
+    generator, discriminator = models.build_models(config)
+    stock = models.build_generator(64, 'batch', 8, 0.5)
+    fused_layers = [layer for layer in generator.layers
+                    if isinstance(layer, models.FusedBatchNormalization)]
+    assert fused_layers and any(isinstance(layer, models.FusedBatchNormalization)
+                                for layer in discriminator.layers)
+    assert not any(isinstance(layer, models.FusedBatchNormalization) for layer in stock.layers)
+    assert [weight.path for weight in generator.weights] == [weight.path
+                                                             for weight in stock.weights]
