@@ -36,6 +36,16 @@ def define_renamed(flag_values, *old_names: str) -> None:
                             f'--{RENAMED_FLAGS[old]}.', flag_values=flag_values)
 
 
+def define_model_flags(flag_values, server: bool = True) -> None:
+    """--model (and --server): the same names and help in every command that reads a model."""
+    flags.DEFINE_string('model', None, 'Exported SavedModel: a version folder, or a folder of '
+                        'numbered versions (the highest is used).', flag_values=flag_values)
+    if server:
+        flags.DEFINE_string('server', None, 'TF Serving instead of --model: REST URL '
+                            'http://host:8501/v1/models/<name>, or gRPC address '
+                            'host:8500/<name>[/<version>].', flag_values=flag_values)
+
+
 _DEFINED = {}  # define_flags function -> the flag names it defined on absl's FLAGS.
 
 

@@ -25,11 +25,7 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
     """The demo command's flags (--backend: the old name of --server)."""
     options = {'flag_values': flag_values}
-    flags.DEFINE_string('model', None, 'SavedModel version folder, or a folder of numbered '
-                        'versions (the highest is used).', **options)
-    flags.DEFINE_string('server', None, 'TF Serving instead of --model: REST URL (e.g. '
-                        'http://localhost:8501/v1/models/sample) or gRPC address (e.g. '
-                        'localhost:8500/sample).', **options)
+    cli.define_model_flags(flag_values)
     cli.define_renamed(flag_values, 'backend')
     flags.DEFINE_string('host', '127.0.0.1', 'Address to bind (default: loopback only).',
                         **options)

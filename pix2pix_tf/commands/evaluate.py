@@ -39,8 +39,7 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
     options = {'flag_values': flag_values}
     flags.DEFINE_string('workdir', None, 'Training workdir to score (config.json + '
                         'checkpoints/).', **options)
-    flags.DEFINE_string('model', None, 'Exported SavedModel to score instead: a version folder, '
-                        'or a folder of numbered versions (the highest is used).', **options)
+    cli.define_model_flags(flag_values, server=False)  # Instead of --workdir.
     cli.define_renamed(flag_values, 'saved_model')
     flags.DEFINE_integer('checkpoint_step', None, 'Score this checkpoint (default: the latest).',
                          **options)

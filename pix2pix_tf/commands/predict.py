@@ -34,11 +34,7 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
     """The predict command's flags (the inputs are positional arguments)."""
     options = {'flag_values': flag_values}
-    flags.DEFINE_string('model', None, 'SavedModel version folder, or a folder of numbered '
-                        'versions (the highest is used).', **options)
-    flags.DEFINE_string('server', None, 'TF Serving instead of --model: REST URL '
-                        'http://host:8501/v1/models/<name>, or gRPC address '
-                        'host:8500/<name>[/<version>].', **options)
+    cli.define_model_flags(flag_values)
     flags.DEFINE_enum('signature', 'serving_default', client.SIGNATURES, 'With a gRPC --server: '
                       'serving_default (encoded images) or predict_pixels (uint8 pixels).',
                       **options)
