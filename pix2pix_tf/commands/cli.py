@@ -24,7 +24,8 @@ def program_name(default: str, path: str | None = None) -> str:
     return os.path.basename(path)
 
 
-# Old flag name -> new name. The old name works for one release (0.2.x) with a one-line note.
+# Old flag name -> new name. The old name keeps working, with a one-line note, for one release
+# (the next, 0.2); it is removed in REMOVED_IN.
 RENAMED_FLAGS = {'saved_model': 'model', 'backend': 'server'}
 REMOVED_IN = '0.3'
 
