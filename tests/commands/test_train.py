@@ -78,11 +78,9 @@ def test_bad_flags_fail_at_start_up_with_one_line(flag, message, tmp_path):
 
 
 def test_only_the_chief_process_takes_the_workdir_lock(monkeypatch):
-    from pix2pix_tf.commands import train as train_command
-
     def chief(tf_config):
         monkeypatch.setenv('TF_CONFIG', json.dumps(tf_config))
-        return train_command._is_chief_process()
+        return train._is_chief_process()
 
     workers = {'worker': ['a:1', 'b:1']}
     assert chief({'cluster': workers, 'task': {'type': 'worker', 'index': 0}})
@@ -91,4 +89,4 @@ def test_only_the_chief_process_takes_the_workdir_lock(monkeypatch):
     assert chief({'cluster': with_chief, 'task': {'type': 'chief', 'index': 0}})
     assert not chief({'cluster': with_chief, 'task': {'type': 'worker', 'index': 0}})
     monkeypatch.delenv('TF_CONFIG')
-    assert train_command._is_chief_process()
+    assert train._is_chief_process()
