@@ -4,6 +4,7 @@ strokes, with and without the generator's moving average, and the wall-clock of 
     python benchmarks/dev_split.py                   # once: runs/dev/{train,val} (999 + 100)
     python benchmarks/quality.py                     # trains and scores the two recipes below
     python benchmarks/quality.py --score name=runs/quality/cpu [...]   # score workdirs only
+    python benchmarks/quality.py --recipes= --variant l1w200='--l1_weight=200'  # cpu.flags + flags
     python benchmarks/quality.py --grid docs/dev_results.jpg --grid_from runs/quality/cpu
 
 Recipes (trained into runs/quality/<name> unless that workdir is finished):
@@ -12,6 +13,8 @@ Recipes (trained into runs/quality/<name> unless that workdir is finished):
               with --ema_decay=0.999 (the average never feeds back into training), so one run gives
               the recipe's own rows ("trained") and its EMA rows
   cpu         python train.py --flagfile=cpu.flags
+  --variant NAME='FLAGS'   cpu.flags followed by FLAGS (later flags win), for the "what the runs
+              showed" experiments in docs/quality.md
 Scored on the 100 held-out dev pairs (runs/dev/val, the list in benchmarks/dev_set.txt), at the
 model's size, as drawn ("thin") and with strokes dilated 5x5 ("thick": a wide pen). L1 is shown
 in 0-1 units (mean |error| / 255, half of the [-1, 1] value evaluate.py prints) to compare with
@@ -121,6 +124,8 @@ def main():
     parser.add_argument('--recipes', default='reference,cpu')
     parser.add_argument('--score', nargs='*', default=[],
                         help='name=workdir pairs to score instead of training the recipes')
+    parser.add_argument('--variant', action='append', default=[],
+                        help="NAME='--flag=value ...': also train cpu.flags plus these flags")
     parser.add_argument('--grid', help='write a grid JPEG of dev results here')
     parser.add_argument('--grid_from', help='the workdir the grid shows')
     parser.add_argument('--grid_count', type=int, default=12)
@@ -133,11 +138,23 @@ def main():
         return
     workdirs = dict(item.split('=', 1) for item in args.score)
     seconds = {}
+    recipes = dict(RECIPES)
+    names = [name for name in args.recipes.split(',') if name]
+    for variant in args.variant:
+        name, _, flags = variant.partition('=')
+        if not name or name in RECIPES or not flags.startswith('--'):
+            sys.exit(f"quality.py: error: --variant {variant!r}: expected NAME='--flag=value ...' "
+                     f"with a NAME other than {', '.join(RECIPES)}.")
+        recipes[name] = RECIPES['cpu'] + flags.split()
+        names.append(name)
     if not workdirs:
-        for name in args.recipes.split(','):
+        for name in names:
+            if name not in recipes:
+                sys.exit(f'quality.py: error: unknown recipe {name!r}; one of '
+                         f'{", ".join(RECIPES)} or a --variant.')
             workdir = os.path.join(REPO, 'runs', 'quality', name)
             if not os.path.isfile(os.path.join(workdir, 'wall_seconds.txt')):
-                train(name, RECIPES[name], workdir)
+                train(name, recipes[name], workdir)
             workdirs[name] = workdir
     for name, workdir in workdirs.items():
         path = os.path.join(workdir, 'wall_seconds.txt')
