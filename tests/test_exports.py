@@ -46,3 +46,43 @@ def test_unknown_formats_and_paper_mode_tflite_are_refused_before_writing(traine
         exports.export_workdir(str(trained_workdir), str(tmp_path / 'b'), 'tflite',
                                inference_mode='paper')
     assert not os.listdir(tmp_path)
+
+
+def test_the_cpu_flags_model_shape_exports_to_every_consumer(make_config, tmp_path):
+    """cpu.flags trains instance norm without dropout: its SavedModel (paper mode, the default),
+    TFLite file (eval mode) and .keras file must give the same photos to TF Serving's session
+    loader, LiteRT and keras.models.load_model (paper == eval: no batch statistics, no dropout)."""
+    import keras
+
+    from pix2pix_tf import models
+    from pix2pix_tf import train_lib
+    from serving_stand_ins import SessionModel
+    from test_tflite_export import run_litert
+    from test_tflite_export import val_sketches
+
+    workdir = str(tmp_path / 'run')
+    train_lib.train_and_evaluate(make_config(train_steps=3, norm='instance', dropout_rate=0.0,
+                                             ema_decay=0.999, l1_weight=200.0), workdir)
+    sketches = val_sketches()
+    generator = checkpoints.restore_generator(workdir)[1]
+    expected = np.round((models.generate(generator, tf.cast(sketches, tf.float32) / 127.5 - 1,
+                                         'eval').numpy() + 1) * 127.5).clip(0, 255)
+    paper = models.generate(generator, tf.cast(sketches, tf.float32) / 127.5 - 1, 'paper')
+    assert np.abs(np.round((paper.numpy() + 1) * 127.5).clip(0, 255) - expected).max() <= 1
+
+    saved_model, _ = exports.export_workdir(workdir, str(tmp_path / 'saved'))
+    session = SessionModel(saved_model)  # How TF Serving loads it.
+    try:
+        served = session.run('predict_pixels', {'sketches': sketches})['photos']
+    finally:
+        session.close()
+    assert np.abs(served.astype(float) - expected).max() <= 1
+
+    tflite_dir, _ = exports.export_workdir(workdir, str(tmp_path / 'tflite'), 'tflite',
+                                           inference_mode='eval')
+    assert np.abs(run_litert(tflite_dir, sketches, tmp_path).astype(float) - expected).max() <= 2
+
+    keras_dir, _ = exports.export_workdir(workdir, str(tmp_path / 'keras'), 'keras')
+    loaded = keras.models.load_model(os.path.join(keras_dir, 'generator.keras'))
+    photos = loaded(tf.cast(sketches, tf.float32) / 127.5 - 1, training=False).numpy()
+    assert np.abs(np.round((photos + 1) * 127.5).clip(0, 255) - expected).max() <= 1
