@@ -53,6 +53,9 @@ def test_flagfiles_parse_into_valid_configs(parse):
     cpu = parse('--flagfile=cpu.flags', f'--dataset={REPO / "datasets" / "sample"}')
     assert (cpu.image_size, cpu.update_order) == (128, 'simultaneous')
     assert cpu.ema_decay > 0 and cpu.stroke_jitter > 0
+    # docs/quality.md's "both modes" rows hold because nothing differs between paper and eval.
+    for recipe in (cpu, sample):
+        assert (recipe.norm, recipe.dropout_rate) == ('instance', 0.0)
 
 
 def test_a_later_flag_overrides_the_flagfile(parse):
