@@ -54,6 +54,7 @@ def test_the_cpu_flags_model_shape_exports_to_every_consumer(make_config, tmp_pa
     loader, LiteRT and keras.models.load_model (paper == eval: no batch statistics, no dropout)."""
     import keras
 
+    from pix2pix_tf import images
     from pix2pix_tf import models
     from pix2pix_tf import train_lib
     from serving_stand_ins import SessionModel
@@ -64,25 +65,26 @@ def test_the_cpu_flags_model_shape_exports_to_every_consumer(make_config, tmp_pa
     train_lib.train_and_evaluate(make_config(train_steps=3, norm='instance', dropout_rate=0.0,
                                              ema_decay=0.999, l1_weight=200.0), workdir)
     sketches = val_sketches()
+    model_input = images.to_model_range(sketches)
     generator = checkpoints.restore_generator(workdir)[1]
-    expected = np.round((models.generate(generator, tf.cast(sketches, tf.float32) / 127.5 - 1,
-                                         'eval').numpy() + 1) * 127.5).clip(0, 255)
-    paper = models.generate(generator, tf.cast(sketches, tf.float32) / 127.5 - 1, 'paper')
-    assert np.abs(np.round((paper.numpy() + 1) * 127.5).clip(0, 255) - expected).max() <= 1
+    expected = images.to_uint8(models.generate(generator, model_input, 'eval')).numpy()
+
+    def differs(photos) -> int:
+        return np.abs(np.asarray(photos).astype(int) - expected.astype(int)).max()
+
+    assert differs(images.to_uint8(models.generate(generator, model_input, 'paper'))) <= 1
 
     saved_model, _ = exports.export_workdir(workdir, str(tmp_path / 'saved'))
     session = SessionModel(saved_model)  # How TF Serving loads it.
     try:
-        served = session.run('predict_pixels', {'sketches': sketches})['photos']
+        assert differs(session.run('predict_pixels', {'sketches': sketches})['photos']) <= 1
     finally:
         session.close()
-    assert np.abs(served.astype(float) - expected).max() <= 1
 
     tflite_dir, _ = exports.export_workdir(workdir, str(tmp_path / 'tflite'), 'tflite',
                                            inference_mode='eval')
-    assert np.abs(run_litert(tflite_dir, sketches, tmp_path).astype(float) - expected).max() <= 2
+    assert differs(run_litert(tflite_dir, sketches, tmp_path)) <= 2
 
     keras_dir, _ = exports.export_workdir(workdir, str(tmp_path / 'keras'), 'keras')
     loaded = keras.models.load_model(os.path.join(keras_dir, 'generator.keras'))
-    photos = loaded(tf.cast(sketches, tf.float32) / 127.5 - 1, training=False).numpy()
-    assert np.abs(np.round((photos + 1) * 127.5).clip(0, 255) - expected).max() <= 1
+    assert differs(images.to_uint8(loaded(model_input, training=False))) <= 1
