@@ -9,11 +9,11 @@
 Times the real `train_lib` step (generator + discriminator forward, both backward passes, both
 Adam updates) on a fixed in-memory batch, so the input pipeline is not measured here (see
 benchmarks/input_pipeline.py). Each configuration is warmed up (tracing, XLA compilation) before
-timing. FLOPs count convolutions only: forward = 2 * MACs of every Conv2D / Conv2DTranspose;
-a simultaneous step = 3 * (generator + 2 * discriminator) forward FLOPs (backward ~ 2x
-forward), about 74 GFLOP per image at 256x256; an alternating step (--update_order, the
-reference's order) runs the discriminator three times: 3 * (generator + 3 * discriminator).
---ema_decay > 0 adds the generator's moving-average update to each step.
+timing. FLOPs count convolutions only, pass by pass as the step executes them (`PASSES`): a
+pass of a conv costs 2 * its multiply-adds, whether it is the forward pass, the kernel gradient
+or the input gradient. A simultaneous step is 80.1 GFLOP per image at 256x256, an alternating
+one (--update_order, the reference's order) 86.4. --ema_decay > 0 adds the generator's
+moving-average update to each step.
 """
 
 import argparse
@@ -33,9 +33,25 @@ from pix2pix_tf import precision  # noqa: E402
 from pix2pix_tf import train_step  # noqa: E402
 
 
-def conv_flops(model: keras.Model) -> int:
-    """Forward FLOPs (2 * multiply-adds) of the model's convolutions for one example."""
-    total = 0
+# Passes of each convolution in one training step, as (forward, kernel gradient, input
+# gradient), counted from the ops one step executes (tests/test_benchmarks.py checks them
+# against the TensorFlow profiler). The generator runs once. The discriminator's kernels get
+# gradients from the real and the generated pair, and three input-gradient chains run through
+# it: one per pair for its own kernel gradients, and a third on the generated pair (another
+# upstream gradient: the generator's loss) that carries the generator's gradient to the photo.
+# The simultaneous step's saving over the reference's order is one forward pass of D. Neither
+# net's first conv needs an input gradient for its own kernels: the generator's never (its
+# input is the sketch), the discriminator's once (for the generator's chain).
+PASSES = {
+    'simultaneous': {'generator': (1, 1, 1), 'discriminator': (2, 2, 3)},
+    'alternating': {'generator': (1, 1, 1), 'discriminator': (3, 2, 3)},
+}
+FIRST_CONV_INPUT_GRADIENTS = {'generator': 0, 'discriminator': 1}
+
+
+def conv_layer_flops(model: keras.Model) -> list[tuple[str, int]]:
+    """(layer name, forward FLOPs for one example) of each convolution, input side first."""
+    layers = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2DTranspose):
             height, width, channels_in = layer.input.shape[1:]
@@ -46,16 +62,25 @@ def conv_flops(model: keras.Model) -> int:
         else:
             continue
         kernel_height, kernel_width = layer.kernel_size
-        total += 2 * height * width * kernel_height * kernel_width * channels_in * out_channels
-    return total
+        layers.append((layer.name, 2 * height * width * kernel_height * kernel_width
+                       * channels_in * out_channels))
+    return layers
+
+
+def conv_flops(model: keras.Model) -> int:
+    """Forward FLOPs (2 * multiply-adds) of the model's convolutions for one example."""
+    return sum(flops for _, flops in conv_layer_flops(model))
 
 
 def step_flops(image_size: int, update_order: str = 'simultaneous') -> int:
-    """Convolution FLOPs of one training step for one image."""
-    generator = models.build_generator(image_size)
-    discriminator = models.build_discriminator(image_size)
-    runs = 3 if update_order == 'alternating' else 2
-    return 3 * (conv_flops(generator) + runs * conv_flops(discriminator))
+    """Convolution FLOPs one training step executes for one image (see PASSES)."""
+    total = 0
+    for model in (models.build_generator(image_size), models.build_discriminator(image_size)):
+        forward, kernel_gradient, input_gradient = PASSES[update_order][model.name]
+        layers = conv_layer_flops(model)
+        total += (forward + kernel_gradient + input_gradient) * sum(f for _, f in layers)
+        total -= (input_gradient - FIRST_CONV_INPUT_GRADIENTS[model.name]) * layers[0][1]
+    return total
 
 
 def time_config(image_size: int, batch_size: int, policy: str, jit: bool,

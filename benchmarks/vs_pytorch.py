@@ -19,11 +19,12 @@ on pix2pix_tf's side the `mixed_bfloat16` policy.
 Each cell runs in a fresh process (peak RSS of a training step is that process's ru_maxrss),
 alternating frameworks and repeated --rounds times; the table keeps each cell's median ms/step.
 The machine's matmul peak (TensorFlow, 4096x4096, float32 and bfloat16) is measured in the same
-run, and GFLOP/s counts convolution FLOPs as benchmarks/train_step.py does (74.1 GFLOP per image
-and step at 256x256 for pix2pix_tf's single-tape step; the reference runs D three times instead
-of twice, so its step does 3 x (G + 3 D) forward FLOPs). pix2pix_tf is timed in both of its
-update orders (--update_orders): `simultaneous` (the single-tape step) and `alternating` (the
-reference's order, the same work as the reference).
+run, and GFLOP/s counts the convolution passes each step executes as benchmarks/train_step.py
+does (`PASSES`): 80.1 GFLOP per image and step at 256x256 for pix2pix_tf's single-tape step,
+86.4 for the reference's order, which runs one more forward pass of D (its G step turns off D's
+kernel gradients, so it runs no more backward passes than the single-tape step). pix2pix_tf is
+timed in both of its update orders (--update_orders): `simultaneous` (the single-tape step) and
+`alternating` (the reference's order, the same work as the reference).
 """
 
 import argparse
@@ -195,7 +196,7 @@ def main():
 
     orders = args.update_orders.split(',')
     tf_flops = {order: bench.step_flops(256, order) for order in orders}
-    reference_flops = bench.step_flops(256, 'alternating')  # The reference's order: 3 D runs.
+    reference_flops = bench.step_flops(256, 'alternating')  # The reference's passes.
     peaks = {'float32': matmul_peak('float32'), 'bfloat16': matmul_peak('bfloat16')}
     cells = {}
     for _ in range(args.rounds):
