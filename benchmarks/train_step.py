@@ -86,12 +86,19 @@ def step_flops(image_size: int, update_order: str = 'simultaneous') -> int:
 def time_config(image_size: int, batch_size: int, policy: str, jit: bool,
                 seconds: float, min_steps: int, update_order: str = 'simultaneous',
                 ema_decay: float = 0.0, adam: str = 'fused', batch_norm: str = 'fused') -> dict:
-    """Builds the models under `policy` and times training steps; returns ms/step etc."""
+    """Builds the paper's models under `policy` and times training steps; returns ms/step etc."""
+    config = config_lib.Config(image_size=image_size, batch_size=batch_size, precision=policy,
+                               jit_compile=jit, update_order=update_order, ema_decay=ema_decay)
+    return time_step(config, policy, seconds, min_steps, adam, batch_norm)
+
+
+def time_step(config: config_lib.Config, policy: str, seconds: float, min_steps: int,
+              adam: str = 'fused', batch_norm: str = 'fused') -> dict:
+    """Times the training step of `config` (any recipe: sizes, norm, EMA, ...) under `policy`
+    on a fixed in-memory batch: median ms/step, images/s and the number of steps timed."""
     keras.backend.clear_session()
+    batch_size, image_size = config.batch_size, config.image_size
     with precision.policy(policy):
-        config = config_lib.Config(image_size=image_size, batch_size=batch_size, precision=policy,
-                                   jit_compile=jit, update_order=update_order,
-                                   ema_decay=ema_decay)
         state = train_step.create_state(config, policy, fused_adam=adam == 'fused',
                                         fused_batch_norm=batch_norm == 'fused')
         strategy = tf.distribute.get_strategy()

@@ -66,6 +66,10 @@ class Config:
     stroke_jitter: float = _field(
         0.0, 'Probability that a training sketch\'s strokes are thickened (3x3 or 5x5) or '
         'thinned, and (half as often, independently) that they get small breaks; 0 = off.')
+    cache_mb: int = _field(
+        1024, 'Keep the training split decoded and resized in memory when it fits in this many '
+        'MB (load_size^2 x 16 bytes a pair), so each step only crops, flips and jitters; '
+        '0 = decode every image each time.')
     shuffle_buffer: int = _field(1000, 'Shuffle buffer of encoded TFDS training records (folders '
                                  'shuffle their whole file list).')
 
@@ -199,7 +203,8 @@ def _validate(config: Config) -> None:
                  'eval_every', 'sample_every', 'generator_filters', 'discriminator_filters'):
         if getattr(config, name) < 1:
             fail(f'--{name}={getattr(config, name)} must be at least 1.')
-    for name in ('lr_decay_steps', 'eval_examples', 'num_samples', 'shuffle_buffer', 'load_size'):
+    for name in ('lr_decay_steps', 'eval_examples', 'num_samples', 'shuffle_buffer', 'load_size',
+                 'cache_mb'):
         if getattr(config, name) < 0:
             fail(f'--{name}={getattr(config, name)} must be 0 or more.')
 

@@ -81,17 +81,26 @@ def jitter_strokes(sketch: tf.Tensor, seed: tf.Tensor, probability: float) -> tf
         return sketch
     width_seed, break_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     draw = tf.random.stateless_uniform([3], seed=width_seed)
-    changed = tf.switch_case(
-        tf.cast(tf.searchsorted([_THICKEN_3, _THICKEN_5], draw[1:2], side='right')[0], tf.int32),
-        [lambda: thicken_strokes(sketch, 3), lambda: thicken_strokes(sketch, 5),
-         lambda: thin_strokes(sketch)])
-    sketch = tf.where(draw[0] < probability, changed, sketch)
-    size = tf.shape(sketch)[0]
-    cells = tf.random.stateless_uniform([size // _BREAK_CELL, size // _BREAK_CELL, 1],
-                                        seed=break_seed) < _BREAK_SHARE
-    erase = tf.repeat(tf.repeat(cells, _BREAK_CELL, axis=0), _BREAK_CELL, axis=1)
-    broken = tf.where(erase, tf.constant(255.0, sketch.dtype), sketch)
-    return tf.where(draw[2] < probability / 2, broken, sketch)
+
+    def changed():
+        return tf.switch_case(
+            tf.cast(tf.searchsorted([_THICKEN_3, _THICKEN_5], draw[1:2], side='right')[0],
+                    tf.int32),
+            [lambda: thicken_strokes(sketch, 3), lambda: thicken_strokes(sketch, 5),
+             lambda: thin_strokes(sketch)])
+
+    # Conditions, not selects: an unchanged sketch costs no dilation (the training pipeline's
+    # most expensive step once --cache_mb holds the decoded pairs).
+    sketch = tf.cond(draw[0] < probability, changed, lambda: sketch)
+
+    def broken():
+        size = tf.shape(sketch)[0]
+        cells = tf.random.stateless_uniform([size // _BREAK_CELL, size // _BREAK_CELL, 1],
+                                            seed=break_seed) < _BREAK_SHARE
+        erase = tf.repeat(tf.repeat(cells, _BREAK_CELL, axis=0), _BREAK_CELL, axis=1)
+        return tf.where(erase, tf.constant(255.0, sketch.dtype), sketch)
+
+    return tf.cond(draw[2] < probability / 2, broken, lambda: sketch)
 
 
 def sample_grid(sketch: tf.Tensor, generated_photo: tf.Tensor, photo: tf.Tensor) -> tf.Tensor:

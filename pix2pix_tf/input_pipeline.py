@@ -16,8 +16,15 @@ Evaluation: deterministic order, no jitter, resized to `image_size`.
 Where the records come from is the source's business (`sources.py`: each source type calls
 the record readers at the end of this module); the pipelines here take a resolved source.
 
-Nothing is cached in memory: the full UT-Zappos50K set decodes to about 19 GB.
+With `--cache_mb` (default 1024) the training split is decoded and resized to `load_size`
+once, at start-up, and kept in memory when it fits in that many MB (float32, load_size^2 x 16
+bytes a pair: 256 KB at 128x128, 1.3 MB at the paper's 286); each step then only crops, flips
+and jitters. The cached pairs are the very tensors the uncached pipeline computes each time, so
+the stream is the same bit for bit, cached or not. A split that does not fit (the full
+UT-Zappos50K decodes to about 19 GB at 286) is decoded again each epoch, as without a cache.
 """
+
+import time
 
 import tensorflow as tf
 
@@ -45,6 +52,23 @@ def _resize(pixels: tf.Tensor, size: int) -> tf.Tensor:
     return tf.clip_by_value(resized, 0.0, 255.0)
 
 
+def resize_pair(sketch: tf.Tensor, photo: tf.Tensor, load_size: int) -> tf.Tensor:
+    """Sketch [H, W, 1] and photo [H, W, 3] -> one float32 [load_size, load_size, 4] in
+    [0, 255]: the deterministic half of the paper's jitter (and what --cache_mb keeps)."""
+    return tf.concat([_resize(sketch, load_size), _resize(photo, load_size)], axis=-1)
+
+
+def crop_and_flip(pair: tf.Tensor, image_size: int, flip: bool,
+                  seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """The random half of the jitter on a `resize_pair` result -> (sketch, photo)."""
+    # One 4-channel tensor makes "same crop, same flip" true by construction.
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    pair = tf.image.stateless_random_crop(pair, [image_size, image_size, 4], seed=crop_seed)
+    if flip:
+        pair = tf.image.stateless_random_flip_left_right(pair, seed=flip_seed)
+    return pair[..., :1], pair[..., 1:]
+
+
 def paired_jitter(sketch: tf.Tensor, photo: tf.Tensor, load_size: int, image_size: int,
                   flip: bool, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """The paper's random jitter, applied identically to both images.
@@ -59,13 +83,7 @@ def paired_jitter(sketch: tf.Tensor, photo: tf.Tensor, load_size: int, image_siz
     Returns:
       (sketch, photo) float32 [image_size, image_size, 1 / 3] in [0, 255].
     """
-    # Stacking into one 4-channel tensor makes "same crop, same flip" true by construction.
-    pair = tf.concat([_resize(sketch, load_size), _resize(photo, load_size)], axis=-1)
-    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    pair = tf.image.stateless_random_crop(pair, [image_size, image_size, 4], seed=crop_seed)
-    if flip:
-        pair = tf.image.stateless_random_flip_left_right(pair, seed=flip_seed)
-    return pair[..., :1], pair[..., 1:]
+    return crop_and_flip(resize_pair(sketch, photo, load_size), image_size, flip, seed)
 
 
 def _to_example(sketch: tf.Tensor, photo: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -109,8 +127,55 @@ def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callabl
     return tf.data.Dataset.zip(tf.data.Dataset.counter(start), records), decode
 
 
+def cache_bytes(count: int, load_size: int) -> int:
+    """Memory that --cache_mb needs for `count` training pairs resized to `load_size`."""
+    return count * load_size * load_size * 4 * 4
+
+
+def _record_key(record) -> tf.Tensor:
+    """int64 key of a record (file paths, or encoded TFDS images): a 63-bit hash of its
+    strings, so the in-memory cache finds a record's pair without keeping the record."""
+    joined = tf.strings.join(tf.nest.flatten(record), separator='\n')
+    return tf.strings.to_hash_bucket_fast(joined, 2 ** 63 - 1)
+
+
+def _decoded_cache(source, config, count: int, log) -> tuple | None:
+    """(hash table record key -> row, float32 [rows, L, L, 4]) of the whole training split
+    resized to load_size, or None when it does not fit in config.cache_mb."""
+    load_size = config.resolved_load_size
+    needed = cache_bytes(count, load_size)
+    if needed > config.cache_mb * 2 ** 20:
+        if config.cache_mb:
+            log(f'Not caching the {count} training pairs in memory: they need '
+                f'{needed / 2 ** 20:.0f} MB at {load_size}x{load_size}, more than '
+                f'--cache_mb={config.cache_mb}; each is decoded again every epoch.')
+        return None
+    started = time.perf_counter()
+    records, decode = source.records('train')
+
+    def load(record):
+        sketch, photo = decode(record)
+        return _record_key(record), resize_pair(sketch, photo, load_size)
+
+    dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # Same files as the uncached stream: one that fails to decode is skipped here, and its
+    # missing key makes every later use of it fail and be skipped too, as without a cache.
+    dataset = dataset.ignore_errors(log_warning=True).batch(count)
+    keys, pairs = next(iter(dataset))
+    # A record listed twice (equal keys) keeps its first row.
+    unique_keys, index = tf.unique(keys)
+    first_rows = tf.math.unsorted_segment_min(tf.range(tf.size(keys), dtype=tf.int64), index,
+                                              tf.size(unique_keys))
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(unique_keys, first_rows), default_value=-1)
+    log(f'Cached {int(tf.shape(pairs)[0])} training pairs in memory '
+        f'({needed / 2 ** 20:.0f} MB at {load_size}x{load_size}, '
+        f'{time.perf_counter() - started:.1f} s; --cache_mb=0 turns this off).')
+    return table, pairs
+
+
 def train_dataset(config, start_step: int = 0, num_workers: int = 1, worker_index: int = 0,
-                  source=None) -> tf.data.Dataset:
+                  source=None, log=None) -> tf.data.Dataset:
     """Endless jittered batches {'sketch': [b,S,S,1], 'photo': [b,S,S,3]} float32 in [-1, 1].
 
     Global batch `s` always holds stream positions [s * B, (s + 1) * B) with B =
@@ -118,10 +183,12 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1, worker_inde
     `num_workers` decodes only its slice (b = B / num_workers examples). Starting at
     `start_step` is how a resumed run continues exactly where it stopped (the position is a
     function of the step, so nothing else about the pipeline needs saving). `source`: the
-    resolved config.dataset (resolved here when not given).
+    resolved config.dataset (resolved here when not given). `log`: where the --cache_mb
+    decision is reported (default: nowhere).
     """
     source = source or _resolve(config)
     batch_size = config.batch_size
+    count, _, _ = source.epochs(config.seed, config.shuffle_buffer)
     records, decode = _train_records(source, config, start_step * batch_size)
     per_worker = batch_size // num_workers
     if num_workers > 1:
@@ -132,11 +199,17 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1, worker_inde
     seed = config.seed
     load_size, image_size, flip = config.resolved_load_size, config.image_size, config.flip
     stroke_jitter = config.stroke_jitter
+    cache = _decoded_cache(source, config, count, log or (lambda message: None))
+
+    def resized_pair(record):
+        if cache is None:
+            return resize_pair(*decode(record), load_size)
+        table, pairs = cache
+        return tf.gather(pairs, table.lookup(_record_key(record)))
 
     def load(position, record):
-        sketch, photo = decode(record)
         element_seed = tf.stack([tf.cast(seed, tf.int64), position])
-        sketch, photo = paired_jitter(sketch, photo, load_size, image_size, flip, element_seed)
+        sketch, photo = crop_and_flip(resized_pair(record), image_size, flip, element_seed)
         stroke_seed = tf.random.experimental.stateless_fold_in(element_seed, 1)
         return _to_example(images.jitter_strokes(sketch, stroke_seed, stroke_jitter), photo)
 

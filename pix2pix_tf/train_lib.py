@@ -114,7 +114,7 @@ def _start(config, workdir, policy, strategy, source):
     skipped_files = _report_skipped(source, sources.REQUIRED_SPLITS, bar.log)
     num_workers, worker_index = distribute.worker_info(strategy)
     train_iterator = iter(input_pipeline.train_dataset(config, run.step, num_workers,
-                                                       worker_index, source))
+                                                       worker_index, source, bar.log))
     bar.log(f'{"Resuming from " + restored if restored else "Starting"} at step {run.step} of '
             f'{config.train_steps}; precision {policy}, batch {config.batch_size}, '
             f'{config.image_size}x{config.image_size}, {distribute.describe(strategy)}, '

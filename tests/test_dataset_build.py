@@ -4,6 +4,7 @@ The fixtures are made from the shipped sample (real edges2shoes pairs), arranged
 UT-Zappos50K and edges2shoes download layouts, with bad files mixed in.
 """
 
+import dataclasses
 import glob
 import io
 import os
@@ -28,6 +29,7 @@ from pix2pix_tf import sources
 from conftest import REPO
 from conftest import SAMPLE
 from conftest import tiny_config
+from test_input_pipeline import assert_cache_keeps_the_stream
 
 BUILDER = REPO / 'datasets' / 'sketch2photo'
 TFDS_CLI = os.path.join(os.path.dirname(sys.executable), 'tfds')
@@ -148,6 +150,10 @@ def test_input_pipeline_and_train_py_read_the_built_dataset(zappos_build, tmp_pa
     assert batch['sketch'].shape == (3, 64, 64, 1) and batch['photo'].shape == (3, 64, 64, 3)
     eval_batch = next(iter(input_pipeline.eval_dataset(config, 8)))
     assert eval_batch['photo'].shape[1:] == (64, 64, 3)
+    # Encoded TFDS records find their pairs in the in-memory cache (shuffle buffer on).
+    logged = assert_cache_keeps_the_stream(dataclasses.replace(config, stroke_jitter=0.5),
+                                           batches=20, start_step=3)
+    assert logged[0].startswith(f'Cached {source.num_examples("train")} training pairs')
     # The acceptance command: the full experiment's flags, two steps, on the built dataset.
     result = subprocess.run(
         [sys.executable, 'train.py', '--flagfile=zappos.flags', f'--data_dir={data_dir}',
@@ -189,6 +195,7 @@ def test_paired_folders_of_sketches_and_photos(tmp_path):
         assert np.abs(eval_batch[key] - ab_batch[key]).mean() < 0.02, key
     train_batch = next(iter(input_pipeline.train_dataset(config)))
     assert train_batch['sketch'].shape == (2, 64, 64, 1)
+    assert assert_cache_keeps_the_stream(config, batches=6)[0].startswith('Cached 4 training')
     os.remove(next((tmp_path / 'train' / 'photos').iterdir()))
     with pytest.raises(config_lib.ConfigError, match='no partner'):
         sources.resolve(str(tmp_path))

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -126,3 +128,48 @@ def test_stroke_jitter_and_thickened_evaluation_darken_only_the_sketch(make_conf
     thick = next(iter(input_pipeline.pairs_dataset(*records, 64, 4, thicken_strokes=5)))
     np.testing.assert_array_equal(thin['photo'], thick['photo'])
     assert float(tf.reduce_mean(thick['sketch'])) < float(tf.reduce_mean(thin['sketch'])) - 0.1
+
+
+def assert_cache_keeps_the_stream(config, batches=12, start_step=0):
+    """The default --cache_mb and --cache_mb=0 give the same batches, bit for bit; returns
+    what the cached pipeline logged."""
+    logged = []
+    cached = input_pipeline.train_dataset(config, start_step, log=logged.append)
+    uncached = input_pipeline.train_dataset(dataclasses.replace(config, cache_mb=0), start_step)
+    for first, second in zip(cached.take(batches), uncached.take(batches)):
+        for key in ('sketch', 'photo'):
+            np.testing.assert_array_equal(first[key], second[key])
+    return logged
+
+
+def test_cached_training_stream_is_the_uncached_one(make_config):
+    # The sample's 90 training pairs at batch 8 over 30 batches: epochs change on the way, and
+    # every random part is on (resize-and-crop jitter, flips, stroke jitter).
+    config = make_config(batch_size=8, stroke_jitter=0.5)
+    logged = assert_cache_keeps_the_stream(config, batches=30, start_step=7)
+    count = len(list((SAMPLE / 'train').glob('*.jpg')))
+    assert logged == [f'Cached {count} training pairs in memory '
+                      f'({input_pipeline.cache_bytes(count, 72) / 2 ** 20:.0f} MB at 72x72, '
+                      + logged[0].split(' at 72x72, ')[1]]
+
+
+def test_a_split_over_the_cache_budget_is_decoded_each_time(make_config):
+    config = make_config(batch_size=4, cache_mb=1)  # 90 pairs at 72x72 need 7 MB.
+    logged = assert_cache_keeps_the_stream(config, batches=3)
+    assert len(logged) == 1 and logged[0].startswith('Not caching the 90 training pairs')
+    assert '--cache_mb=1' in logged[0]
+    assert assert_cache_keeps_the_stream(make_config(cache_mb=0), batches=1) == []
+
+
+def test_cache_skips_a_file_that_fails_to_decode_as_the_uncached_pipeline(make_config,
+                                                                           tmp_path):
+    for split in ('train', 'val'):
+        (tmp_path / split).mkdir()
+        for path in sorted((SAMPLE / split).glob('*.jpg'))[:5]:
+            (tmp_path / split / path.name).write_bytes(path.read_bytes())
+    # A readable JPEG header whose data is cut short: listed as usable, fails to decode.
+    real = next((SAMPLE / 'train').glob('*.jpg')).read_bytes()
+    (tmp_path / 'train' / 'truncated.jpg').write_bytes(real[:len(real) // 3])
+    config = make_config(dataset=str(tmp_path), batch_size=2)
+    logged = assert_cache_keeps_the_stream(config, batches=8)
+    assert logged[0].startswith('Cached 5 training pairs')
