@@ -160,15 +160,24 @@ def _decoded_cache(source, config, count: int, log) -> tuple | None:
     dataset = records.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # Same files as the uncached stream: one that fails to decode is skipped here, and its
     # missing key makes every later use of it fail and be skipped too, as without a cache.
-    dataset = dataset.ignore_errors(log_warning=True).batch(count)
-    keys, pairs = next(iter(dataset))
+    batches = list(dataset.ignore_errors(log_warning=True).batch(64))
+    if not batches:  # Nothing decodes: left to the uncached pipeline, as without a cache.
+        return None
+    keys = tf.concat([batch_keys for batch_keys, _ in batches], axis=0)
+    # A variable, not a tensor: a tensor captured by a tf.data function is copied into the
+    # function (twice the memory). On the CPU, where tf.data runs, whatever the step uses.
+    with tf.device('/cpu:0'):
+        pairs = tf.Variable(tf.concat([batch_pairs for _, batch_pairs in batches], axis=0),
+                            trainable=False, name='decoded_training_pairs')
+    rows = len(keys)
+    del batches
     # A record listed twice (equal keys) keeps its first row.
     unique_keys, index = tf.unique(keys)
     first_rows = tf.math.unsorted_segment_min(tf.range(tf.size(keys), dtype=tf.int64), index,
                                               tf.size(unique_keys))
     table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(unique_keys, first_rows), default_value=-1)
-    log(f'Cached {int(tf.shape(pairs)[0])} training pairs in memory '
+    log(f'Cached {rows} training pairs in memory '
         f'({needed / 2 ** 20:.0f} MB at {load_size}x{load_size}, '
         f'{time.perf_counter() - started:.1f} s; --cache_mb=0 turns this off).')
     return table, pairs
