@@ -114,8 +114,9 @@ def _epoch_order(count: int, seed: int, epoch: tf.Tensor) -> tf.Tensor:
     return tf.argsort(keys)
 
 
-def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callable]:
-    """(endless dataset of (position, record), decode(record) -> (sketch, photo) uint8).
+def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callable, int]:
+    """(endless dataset of (position, record), decode(record) -> (sketch, photo) uint8,
+    number of records in the split).
 
     Position k of the stream is a pure function of (seed, k): epoch k // n is a fresh seeded
     permutation of the split. The stream starts at global position `start`, so resuming at a
@@ -124,7 +125,7 @@ def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callabl
     count, epoch_records, decode = source.epochs(config.seed, config.shuffle_buffer)
     first_epoch, offset = divmod(start, count)
     records = tf.data.Dataset.counter(first_epoch).flat_map(epoch_records).skip(offset)
-    return tf.data.Dataset.zip(tf.data.Dataset.counter(start), records), decode
+    return tf.data.Dataset.zip(tf.data.Dataset.counter(start), records), decode, count
 
 
 def cache_bytes(count: int, load_size: int) -> int:
@@ -197,8 +198,7 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1, worker_inde
     """
     source = source or _resolve(config)
     batch_size = config.batch_size
-    count, _, _ = source.epochs(config.seed, config.shuffle_buffer)
-    records, decode = _train_records(source, config, start_step * batch_size)
+    records, decode, count = _train_records(source, config, start_step * batch_size)
     per_worker = batch_size // num_workers
     if num_workers > 1:
         low = worker_index * per_worker
