@@ -165,9 +165,12 @@ def test_unwritable_workdir_is_one_line_before_tensorflow(tmp_path):
 
 @pytest.mark.parametrize('signal_number', [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_start_up_ends_with_one_line(tmp_path, signal_number):
+    # SIGINT as at a terminal, even when this suite runs in the background (nohup ... &),
+    # where the shell makes children ignore it.
     process = subprocess.Popen([sys.executable, 'train.py', f'--workdir={tmp_path / "run"}',
                                 f'--dataset={SAMPLE}', *TINY_FLAGS], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Send it while TensorFlow is loading: after main() installed its handler (first thing),
     # seconds before the training loop.
     deadline = time.time() + 60
