@@ -137,6 +137,10 @@ def main():
                         "of the paper's 256x256 configuration")
     args = parser.parse_args()
     config = recipe_config(args.flagfile)
+    if args.loop_steps and args.loop_steps < 3 * config.log_every:
+        raise SystemExit(f'input_pipeline.py: --loop_steps={args.loop_steps} gives the loop '
+                         f'fewer than two timed windows of log_every={config.log_every} steps; '
+                         f'pass at least {3 * config.log_every} (or 0).')
     work = tempfile.mkdtemp(prefix='pipeline_bench_')
     try:
         folder = ab_folder(work)
