@@ -91,14 +91,13 @@ def layer_of(name: str) -> str | None:
     return None
 
 
-def read_trace(logdir: str) -> tuple[dict, dict, dict]:
-    """(op time by kind, op time by layer, op time per thread), in seconds, from the trace."""
+def op_events(logdir: str):
+    """(op name, op type, thread, seconds) of every TensorFlow op the newest trace under
+    `logdir` executed on the host (containers such as PartitionedCall left out)."""
     path = sorted(glob.glob(os.path.join(logdir, '**', '*.xplane.pb'), recursive=True))[-1]
     space = xplane_pb2.XSpace()
     with open(path, 'rb') as file:
         space.ParseFromString(file.read())
-    by_kind, by_layer, by_thread = (collections.Counter(), collections.Counter(),
-                                    collections.Counter())
     for plane in space.planes:
         if plane.name != '/host:CPU':
             continue
@@ -109,15 +108,22 @@ def read_trace(logdir: str) -> tuple[dict, dict, dict]:
                 metadata = plane.event_metadata[event.metadata_id]
                 if ':' not in metadata.name or not metadata.display_name:
                     continue  # Not a TensorFlow op (executor, thread-pool, Python events).
-                name, op_type = metadata.name, metadata.display_name
-                if op_type in ('PartitionedCall', 'StatefulPartitionedCall', 'While', 'If'):
+                if metadata.display_name in ('PartitionedCall', 'StatefulPartitionedCall',
+                                             'While', 'If'):
                     continue  # Containers: their ops are counted themselves.
-                seconds = event.duration_ps / 1e12
-                by_kind[kind_of(name, op_type)] += seconds
-                by_thread[line.name] += seconds
-                layer = layer_of(name)
-                if layer and kind_of(name, op_type) != 'optimizer':
-                    by_layer[layer] += seconds
+                yield metadata.name, metadata.display_name, line.name, event.duration_ps / 1e12
+
+
+def read_trace(logdir: str) -> tuple[dict, dict, dict]:
+    """(op time by kind, op time by layer, op time per thread), in seconds, from the trace."""
+    by_kind, by_layer, by_thread = (collections.Counter(), collections.Counter(),
+                                    collections.Counter())
+    for name, op_type, thread, seconds in op_events(logdir):
+        by_kind[kind_of(name, op_type)] += seconds
+        by_thread[thread] += seconds
+        layer = layer_of(name)
+        if layer and kind_of(name, op_type) != 'optimizer':
+            by_layer[layer] += seconds
     return by_kind, by_layer, by_thread
 
 

@@ -6,8 +6,6 @@ profiler and every executed Conv2D-family op is counted per layer and pass.
 """
 
 import collections
-import glob
-import os
 import sys
 
 import keras
@@ -19,7 +17,6 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / 'benchmarks'))
 import profile_step  # noqa: E402
 import train_step as step_benchmark  # noqa: E402
-from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from pix2pix_tf import models  # noqa: E402
 from pix2pix_tf import train_step  # noqa: E402
@@ -47,23 +44,11 @@ def _executed_passes(config, logdir) -> collections.Counter:
     tf.profiler.experimental.stop()
     transposed = {f'generator/{layer.name}' for layer in state.generator.layers
                   if isinstance(layer, keras.layers.Conv2DTranspose)}
-    space = xplane_pb2.XSpace()
-    with open(glob.glob(os.path.join(logdir, '**', '*.xplane.pb'), recursive=True)[0],
-              'rb') as file:
-        space.ParseFromString(file.read())
     counts = collections.Counter()
-    for plane in space.planes:
-        if plane.name != '/host:CPU':
-            continue
-        for line in plane.lines:
-            for event in line.events:
-                metadata = plane.event_metadata[event.metadata_id]
-                op_type = metadata.display_name
-                if ':' not in metadata.name or 'Conv2D' not in op_type:
-                    continue
-                layer = profile_step.layer_of(metadata.name)
-                if layer and layer.endswith('_conv'):
-                    counts[layer, _pass_of(op_type, layer in transposed)] += 1
+    for name, op_type, _, _ in profile_step.op_events(str(logdir)):
+        layer = profile_step.layer_of(name)
+        if 'Conv2D' in op_type and layer and layer.endswith('_conv'):
+            counts[layer, _pass_of(op_type, layer in transposed)] += 1
     return counts
 
 
