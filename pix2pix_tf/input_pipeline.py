@@ -114,18 +114,17 @@ def _epoch_order(count: int, seed: int, epoch: tf.Tensor) -> tf.Tensor:
     return tf.argsort(keys)
 
 
-def _train_records(source, config, start: int) -> tuple[tf.data.Dataset, callable, int]:
-    """(endless dataset of (position, record), decode(record) -> (sketch, photo) uint8,
-    number of records in the split).
+def _train_stream(count: int, epoch_records, start: int) -> tf.data.Dataset:
+    """Endless dataset of (position, record) from a source's `epochs` (`count` records,
+    `epoch_records(epoch)` one seeded permutation of them).
 
     Position k of the stream is a pure function of (seed, k): epoch k // n is a fresh seeded
     permutation of the split. The stream starts at global position `start`, so resuming at a
     step only skips records inside one epoch (paths, or encoded TFDS records: never decoded).
     """
-    count, epoch_records, decode = source.epochs(config.seed, config.shuffle_buffer)
     first_epoch, offset = divmod(start, count)
     records = tf.data.Dataset.counter(first_epoch).flat_map(epoch_records).skip(offset)
-    return tf.data.Dataset.zip(tf.data.Dataset.counter(start), records), decode, count
+    return tf.data.Dataset.zip(tf.data.Dataset.counter(start), records)
 
 
 def cache_bytes(count: int, load_size: int) -> int:
@@ -140,9 +139,10 @@ def _record_key(record) -> tf.Tensor:
     return tf.strings.to_hash_bucket_fast(joined, 2 ** 63 - 1)
 
 
-def _decoded_cache(source, config, count: int, log) -> tuple | None:
-    """(hash table record key -> row, float32 [rows, L, L, 4]) of the whole training split
-    resized to load_size, or None when it does not fit in config.cache_mb."""
+def _decoded_cache(records: tf.data.Dataset, decode, count: int, config, log) -> tuple | None:
+    """(hash table record key -> row, float32 [rows, L, L, 4]) of the training split's
+    `count` `records` (each once, any order) resized to load_size, or None when they do not
+    fit in config.cache_mb."""
     load_size = config.resolved_load_size
     needed = cache_bytes(count, load_size)
     if needed > config.cache_mb * 2 ** 20:
@@ -152,7 +152,6 @@ def _decoded_cache(source, config, count: int, log) -> tuple | None:
                 f'--cache_mb={config.cache_mb}; each is decoded again every epoch.')
         return None
     started = time.perf_counter()
-    records, decode = source.records('train')
 
     def load(record):
         sketch, photo = decode(record)
@@ -198,7 +197,8 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1, worker_inde
     """
     source = source or _resolve(config)
     batch_size = config.batch_size
-    records, decode, count = _train_records(source, config, start_step * batch_size)
+    count, epoch_records, decode = source.epochs(config.seed, config.shuffle_buffer)
+    records = _train_stream(count, epoch_records, start_step * batch_size)
     per_worker = batch_size // num_workers
     if num_workers > 1:
         low = worker_index * per_worker
@@ -208,7 +208,9 @@ def train_dataset(config, start_step: int = 0, num_workers: int = 1, worker_inde
     seed = config.seed
     load_size, image_size, flip = config.resolved_load_size, config.image_size, config.flip
     stroke_jitter = config.stroke_jitter
-    cache = _decoded_cache(source, config, count, log or (lambda message: None))
+    # Built from the first epoch: every record once, without listing the split again.
+    cache = _decoded_cache(epoch_records(tf.constant(0, tf.int64)), decode, count, config,
+                           log or (lambda message: None))
 
     def resized_pair(record):
         if cache is None:
