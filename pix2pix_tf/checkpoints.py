@@ -13,17 +13,23 @@
 
 A checkpoint is written by TensorFlow to new files and only then named in
 `checkpoints/checkpoint`, so an interrupted save leaves the previous checkpoint the latest one.
+Each save also writes `ckpt-N.sha256`; every reader here (training's resume, export, evaluate,
+the Python API) takes the newest checkpoint that passes it and sets damaged ones aside
+(`checkpoint_integrity`).
 """
 
 import dataclasses
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from pix2pix_tf import checkpoint_integrity
 from pix2pix_tf import config as config_lib
+from pix2pix_tf import disk_space
 from pix2pix_tf import ema
 from pix2pix_tf import models
 from pix2pix_tf import precision
@@ -83,6 +89,16 @@ def make_checkpoint(state) -> tf.train.Checkpoint:
                                dropout_states=dropout_states(state.generator), **extra)
 
 
+def state_bytes(state) -> int:
+    """Bytes of a TrainState's variables: about the size of its checkpoint once Adam's slots
+    exist (after the first step)."""
+    variables = [*state.generator.variables, *state.discriminator.variables,
+                 *state.generator_optimizer.variables, *state.discriminator_optimizer.variables,
+                 *(state.ema_generator.variables if state.ema_generator is not None else [])]
+    return sum(int(np.prod(variable.shape)) * tf.as_dtype(variable.dtype).size
+               for variable in variables)
+
+
 def has_ema(path: str) -> bool:
     """Whether the checkpoint at `path` holds a generator moving average."""
     return any(name.startswith(EMA_KEY + '/')
@@ -95,15 +111,19 @@ def make_manager(state, workdir: str, keep_checkpoints: int) -> tf.train.Checkpo
                                       max_to_keep=keep_checkpoints)
 
 
-def restore_latest(state, workdir: str) -> str | None:
-    """Restores a TrainState from the newest checkpoint of workdir/checkpoints, if any;
-    returns its path.
+def restore_latest(state, workdir: str, log=checkpoint_integrity.warn,
+                   set_aside: bool = True) -> str | None:
+    """Restores a TrainState from the newest readable checkpoint of workdir/checkpoints, if
+    any; returns its path.
 
-    Every worker of a multi-worker run restores the chief's series (the only one kept). A
-    checkpoint written without --ema_decay restores into a state with an average: the average
-    starts at the restored generator.
+    Damaged newer ones are named through `log` and, with `set_aside` (the chief), renamed to
+    *.damaged; NoReadableCheckpoint (a ConfigError) when no checkpoint reads. Every worker of a
+    multi-worker run restores the chief's series (the only one kept). A checkpoint written
+    without --ema_decay restores into a state with an average: the average starts at the
+    restored generator.
     """
-    path = tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
+    path = checkpoint_integrity.newest_readable(os.path.join(workdir, CHECKPOINT_DIR), log,
+                                                rename=set_aside)
     if path:
         start_average = state.ema_generator is not None and not has_ema(path)
         restored = dataclasses.replace(state, ema_generator=None) if start_average else state
@@ -113,33 +133,84 @@ def restore_latest(state, workdir: str) -> str | None:
     return path
 
 
-def save(manager: tf.train.CheckpointManager, step: int) -> str:
-    return manager.save(checkpoint_number=step)
+def save(manager: tf.train.CheckpointManager, step: int, then: str = '') -> str:
+    """Saves checkpoint `step` and its checksum file; returns its path prefix.
+
+    On a full disk it removes what this save wrote (`ckpt-N_temp/`, and ckpt-N's files unless
+    the state file already names them) and raises DiskFullError naming the folder and the
+    bytes needed, followed by `then` (what to do); every earlier checkpoint is kept.
+    """
+    try:
+        path = manager.save(checkpoint_number=step)
+        checkpoint_integrity.write_checksum(path)
+    except (tf.errors.OpError, OSError) as error:
+        if not disk_space.is_disk_full(error):
+            raise
+        needed = _remove_unfinished_save(manager.directory, step)
+        raise disk_space.DiskFullError(disk_space.message(
+            manager.directory, f'checkpoint ckpt-{step}', needed + disk_space.MARGIN_BYTES,
+            then or 'free some space and run the same command again')) from None
+    return path
+
+
+def _remove_unfinished_save(directory: str, step: int) -> int:
+    """Deletes the files a failed save of `step` left; returns the bytes that save needed
+    (estimated from the newest earlier checkpoint, or from what it had written)."""
+    prefix = os.path.join(directory, f'ckpt-{step}')
+    written = 0
+    temporary = prefix + '_temp'
+    if os.path.isdir(temporary):
+        written += sum(entry.stat().st_size for entry in os.scandir(temporary))
+        shutil.rmtree(temporary, ignore_errors=True)
+    for leftover in (prefix + checkpoint_integrity.CHECKSUM_SUFFIX + '.tmp',
+                     os.path.join(directory, checkpoint_integrity.STATE_FILE + '.tmp')):
+        if os.path.isfile(leftover):
+            os.remove(leftover)
+    recorded = tf.train.latest_checkpoint(directory) == prefix
+    if not recorded:  # TensorFlow never named it: the files are this save's, unfinished.
+        for path in checkpoint_integrity.files_of(prefix):
+            written += os.path.getsize(path)
+            os.remove(path)
+    earlier = [kept for kept in checkpoint_integrity.steps_on_disk(directory) if kept < step]
+    if earlier:
+        previous = os.path.join(directory, f'ckpt-{earlier[-1]}')
+        return max(written, checkpoint_integrity.size_of(previous))
+    return written
 
 
 def available_steps(workdir: str) -> list[int]:
     """Steps of the checkpoints kept in workdir/checkpoints, ascending ([] when none)."""
-    directory = os.path.join(workdir, CHECKPOINT_DIR)
-    if not os.path.isdir(directory):
-        return []
-    return sorted(int(name[len('ckpt-'):-len('.index')]) for name in os.listdir(directory)
-                  if name.startswith('ckpt-') and name.endswith('.index'))
+    return checkpoint_integrity.steps_on_disk(os.path.join(workdir, CHECKPOINT_DIR))
 
 
-def checkpoint_path(workdir: str, step: int | None = None) -> str:
-    """Path prefix of the latest checkpoint (or the one of `step`); ConfigError when missing."""
+def checkpoint_path(workdir: str, step: int | None = None,
+                    log=checkpoint_integrity.warn) -> str:
+    """Path prefix of the newest readable checkpoint (or the one of `step`).
+
+    A damaged checkpoint is named through `log` and set aside (*.damaged); ConfigError when
+    there is none, none readable, or the one of `step` is missing or damaged.
+    """
     directory = os.path.join(workdir, CHECKPOINT_DIR)
     if step is None:
-        path = tf.train.latest_checkpoint(directory)
+        path = checkpoint_integrity.newest_readable(directory, log)
         if not path:
             raise config_lib.ConfigError(f'no checkpoint in {directory}: train first '
                                          f'(python train.py --workdir={workdir}).')
         return path
     path = os.path.join(directory, f'ckpt-{step}')
+    reason = (checkpoint_integrity.problem(path) if tf.io.gfile.exists(path + '.index')
+              else None)
+    if reason:
+        checkpoint_integrity.set_aside(path)
+        if available_steps(workdir):
+            checkpoint_integrity.repair_state_file(directory, available_steps(workdir), log)
+        raise checkpoint_integrity.DamagedCheckpoint(
+            f'checkpoint {path} is damaged ({reason}); set aside as ckpt-{step}.*.damaged; '
+            f'available steps: {", ".join(map(str, available_steps(workdir))) or "none"}.')
     if not tf.io.gfile.exists(path + '.index'):
-        available = available_steps(workdir)
+        available = ", ".join(map(str, available_steps(workdir))) or "none"
         raise config_lib.ConfigError(f'no checkpoint for step {step} in {directory}; available '
-                                     f'steps: {", ".join(map(str, available)) or "none"}.')
+                                     f'steps: {available}.')
     return path
 
 
@@ -211,7 +282,7 @@ class BestCheckpoint:
         if self.best is not None and (value >= self.best if self.lower_is_better
                                       else value <= self.best):
             return False
-        path = self.manager.save(checkpoint_number=step)
+        path = save(self.manager, step)
         temporary = self.record_path + '.tmp'
         with open(temporary, 'w') as file:
             json.dump({'metric': self.metric, 'value': value, 'step': step,

@@ -141,6 +141,7 @@ def _data(config, image_size: int):
 
 def _models(config) -> tuple[list[ScoredModel], str]:
     """The models to score, and the inference mode used."""
+    from pix2pix_tf import checkpoint_integrity
     from pix2pix_tf import checkpoints
     from pix2pix_tf import evaluation
 
@@ -159,11 +160,21 @@ def _models(config) -> tuple[list[ScoredModel], str]:
         steps = [FLAGS.checkpoint_step]
     models = []
     for step in steps:
-        _, generator, path = checkpoints.restore_generator(
-            FLAGS.workdir, step, use_ema=False if FLAGS.raw_weights else None)
+        try:
+            _, generator, path = checkpoints.restore_generator(
+                FLAGS.workdir, step, use_ema=False if FLAGS.raw_weights else None)
+        except checkpoint_integrity.DamagedCheckpoint as error:
+            if not FLAGS.all_checkpoints:
+                raise
+            print(f'skipped: {error}', file=sys.stderr)  # The other rows are still scored.
+            continue
         step = checkpoints.step_of(path)
         models.append(ScoredModel(f'step {step}', step,
                                   evaluation.make_eval_step(generator, mode), config.image_size))
+    if not models:
+        raise config_lib.ConfigError(f'no readable checkpoint in {FLAGS.workdir}/checkpoints '
+                                     f'(all set aside as *.damaged): restore them from a backup '
+                                     f'or train again.')
     return models, mode
 
 
