@@ -88,6 +88,14 @@ def write_checksum(prefix: str) -> str:
     return path
 
 
+def remove_stale_checksums(directory: str) -> None:
+    """Deletes the `.sha256` files of checkpoints CheckpointManager deleted (--keep_checkpoints)."""
+    for name in os.listdir(directory):
+        if name.endswith(CHECKSUM_SUFFIX) and not os.path.exists(
+                os.path.join(directory, name[:-len(CHECKSUM_SUFFIX)] + '.index')):
+            os.remove(os.path.join(directory, name))
+
+
 def _read_checksums(prefix: str) -> dict[str, str] | None:
     """{file name: sha256} from `<prefix>.sha256`; None when absent or unreadable."""
     try:
@@ -200,7 +208,18 @@ def repair_state_file(directory: str, steps: list[int], log=warn) -> None:
         os.rename(path, target)
         log(f'{path} is damaged: set aside as {os.path.basename(target)}; rewritten from the '
             f'checkpoints on disk.')
-    tf.compat.v1.train.update_checkpoint_state(directory, names[-1], names)
+    # Written here: TensorFlow's public writer is a deprecated v1 call that logs a warning.
+    # CheckpointManager manages (and deletes past --keep_checkpoints) only paths stamped
+    # after last_preserved_timestamp: their index files' modification times.
+    stamps = [os.path.getmtime(os.path.join(directory, name + '.index')) for name in names]
+    text = (f'model_checkpoint_path: "{names[-1]}"\n'
+            + ''.join(f'all_model_checkpoint_paths: "{name}"\n' for name in names)
+            + ''.join(f'all_model_checkpoint_timestamps: {stamp!r}\n' for stamp in stamps)
+            + f'last_preserved_timestamp: {min(stamps) - 1.0!r}\n')
+    temporary = path + '.tmp'
+    with open(temporary, 'w', encoding='utf-8') as file:
+        file.write(text)
+    os.replace(temporary, path)
 
 
 def newest_readable(directory: str, log=warn, rename: bool = True) -> str | None:

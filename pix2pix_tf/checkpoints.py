@@ -143,6 +143,7 @@ def save(manager: tf.train.CheckpointManager, step: int, then: str = '') -> str:
     try:
         path = manager.save(checkpoint_number=step)
         checkpoint_integrity.write_checksum(path)
+        checkpoint_integrity.remove_stale_checksums(manager.directory)
     except (tf.errors.OpError, OSError) as error:
         if not disk_space.is_disk_full(error):
             raise

@@ -39,10 +39,14 @@ def megabytes(count: int) -> str:
     return f'{count / 1e6:.1f} MB'
 
 
-def message(folder: str, what: str, needed: int, then: str) -> str:
-    """`<folder>: no space left on its disk for <what> (needs about N MB, M MB free); <then>.`"""
-    return (f'{folder}: no space left on its disk for {what} (needs about '
-            f'{megabytes(needed)}, {megabytes(free_bytes(folder))} free); {then}.')
+def message(folder: str, what: str, needed: int, then: str, at_least: bool = False) -> str:
+    """`<folder>: no space left on its disk for <what> (needs about N MB, M MB free); <then>.`
+
+    `at_least`: `needed` is a lower bound (what a failed write had written), not an estimate.
+    """
+    return (f'{folder}: no space left on its disk for {what} (needs '
+            f'{"at least" if at_least else "about"} {megabytes(needed)}, '
+            f'{megabytes(free_bytes(folder))} free); {then}.')
 
 
 def check(folder: str, needed: int, what: str, then: str) -> None:

@@ -20,11 +20,14 @@ import time
 import keras
 import tensorflow as tf
 
+from pix2pix_tf import checkpoint_integrity
 from pix2pix_tf import checkpoints
 from pix2pix_tf import config as config_lib
+from pix2pix_tf import disk_space
 from pix2pix_tf import distribute
 from pix2pix_tf import divergence
 from pix2pix_tf import evaluation
+from pix2pix_tf import event_files
 from pix2pix_tf import gan_metrics
 from pix2pix_tf import input_pipeline
 from pix2pix_tf import model_card
@@ -72,6 +75,7 @@ class _Run:
     samples: dict | None = None  # The fixed validation batch drawn in TensorBoard.
     saved_at: int = -1
     evaluated_at: int = -1
+    checkpoint_bytes: int = 0  # Size of one checkpoint (the disk-space checks need it).
     eval_metrics: dict = dataclasses.field(default_factory=dict)
 
 
@@ -86,14 +90,46 @@ def train_and_evaluate(config: config_lib.Config, workdir: str, source=None) -> 
     strategy = distribute.make_strategy(config)  # Before other TensorFlow work (multi-worker).
     distribute.check_batch_size(config, strategy)
     source = source or sources.resolve(config.dataset, config.data_dir)
-    with precision.policy(precision.resolve(config.precision)) as policy:
-        run, train_iterator, train_step = _start(config, workdir, policy, strategy, source)
-        stopped_by = _loop(run, train_iterator, train_step)
-        return _finish(run, stopped_by)
+    started = []  # The _Run, once _start has made it.
+    try:
+        with precision.policy(precision.resolve(config.precision)) as policy:
+            run, train_iterator, train_step = _start(config, workdir, policy, strategy, source,
+                                                     started)
+            stopped_by = _loop(run, train_iterator, train_step)
+            return _finish(run, stopped_by)
+    except (tf.errors.OpError, OSError) as error:
+        if not disk_space.is_disk_full(error):
+            raise
+        needed = (_checkpoint_bytes(started[0]) if started else 0) + disk_space.MARGIN_BYTES
+        raise disk_space.DiskFullError(disk_space.error_message(
+            error, workdir, needed, _resume_hint(workdir))) from None
 
 
-def _start(config, workdir, policy, strategy, source):
-    """(_Run, input iterator, compiled step): everything before the first step."""
+def _resume_hint(workdir: str) -> str:
+    steps = checkpoints.available_steps(workdir)
+    last = f'checkpoint ckpt-{steps[-1]}' if steps else 'step 0'
+    return f'free some space and run the same command to resume from {last}'
+
+
+def _checkpoint_bytes(run: '_Run') -> int:
+    """Bytes one checkpoint takes: the latest one's files, else its variables' sizes."""
+    if not run.checkpoint_bytes:
+        latest = run.manager.latest_checkpoint
+        if not latest:  # Not kept: Adam's slots appear with the first step.
+            return checkpoints.state_bytes(run.state)
+        run.checkpoint_bytes = checkpoint_integrity.size_of(latest)
+    return run.checkpoint_bytes
+
+
+def _check_space(run: '_Run', what: str) -> None:
+    """DiskFullError unless the disk has room for the next checkpoint. TensorBoard's writer
+    drops events silently on a full disk, so summary windows check too."""
+    disk_space.check(run.save_dir, _checkpoint_bytes(run), what, _resume_hint(run.workdir))
+
+
+def _start(config, workdir, policy, strategy, source, started: list):
+    """(_Run, input iterator, compiled step): everything before the first step; the _Run is
+    also appended to `started` as soon as it exists."""
     chief = distribute.is_chief(strategy)
     if chief:
         checkpoints.write_config(config, workdir, {
@@ -106,11 +142,15 @@ def _start(config, workdir, policy, strategy, source):
     # Only the chief reports progress; other workers would repeat it.
     bar = progress.Progress(config.train_steps, config.log_every, batch_size=config.batch_size,
                             stream=None if chief else io.StringIO())
-    restored = checkpoints.restore_latest(state, workdir)  # The chief's series.
+    restored = checkpoints.restore_latest(state, workdir, bar.log, set_aside=chief)
     run = _Run(config, workdir, source, chief, state,
                checkpoints.make_manager(state, save_dir, config.keep_checkpoints), save_dir,
                bar, int(state.step.numpy()))
+    started.append(run)
     run.saved_at = run.step
+    if chief:  # Before any writer opens: steps logged after the checkpoint go.
+        for folder in ('train', 'eval'):
+            event_files.drop_steps_after(os.path.join(workdir, folder), run.step)
     skipped_files = _report_skipped(source, sources.REQUIRED_SPLITS, bar.log)
     num_workers, worker_index = distribute.worker_info(strategy)
     train_iterator = iter(input_pipeline.train_dataset(config, run.step, num_workers,
@@ -154,6 +194,7 @@ def _start(config, workdir, policy, strategy, source):
 
 def _write_samples(run: _Run) -> None:
     if run.samples is not None:
+        _check_space(run, 'the sample grid and the next checkpoint')
         with run.eval_writer.as_default(step=run.step):
             tf.summary.image('samples', evaluation.sample_grid(run.eval_step, run.samples),
                              max_outputs=1)
@@ -162,6 +203,8 @@ def _write_samples(run: _Run) -> None:
 def _write_window(run: _Run) -> None:
     """The means of the steps since the last summary, the learning rate and images/s."""
     means, images_per_second = run.bar.take_window()
+    if run.chief:
+        _check_space(run, 'TensorBoard events and the next checkpoint')
     with run.train_writer.as_default(step=run.step):
         for name, value in means.items():
             tf.summary.scalar(name, value)
@@ -193,7 +236,8 @@ def _save(run: _Run) -> None:
     """Saves a checkpoint unless a variable is not finite (divergence.check_variables)."""
     divergence.check_variables((run.state.generator, run.state.discriminator), run.step,
                                run.manager.latest_checkpoint)
-    checkpoints.save(run.manager, run.step)
+    _check_space(run, f'checkpoint ckpt-{run.step}')
+    checkpoints.save(run.manager, run.step, _resume_hint(run.workdir))
     run.saved_at = run.step
     if not run.chief:
         distribute.remove_worker_temp_dir(run.save_dir)

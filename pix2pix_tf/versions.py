@@ -10,6 +10,9 @@ import os
 import shutil
 import tempfile
 
+from pix2pix_tf import disk_space
+
+
 class ExportError(ValueError):
     """An export a user can fix (existing version, bad path); one line that says how."""
 
@@ -87,10 +90,25 @@ def write_version(export_dir: str, version: int | None, overwrite: bool, write) 
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(temporary, final)
-    except BaseException:
+    except BaseException as error:
+        written = sum(stat.st_size for stat in _files_under(temporary))
         shutil.rmtree(temporary, ignore_errors=True)
+        if disk_space.is_disk_full(error):  # TensorFlow's or Python's own words for ENOSPC.
+            raise disk_space.DiskFullError(disk_space.message(
+                export_dir, f'version {version}', written + disk_space.MARGIN_BYTES,
+                'free some space and export again (no version folder was left)',
+                at_least=True)) from None
         raise
     return final
+
+
+def _files_under(folder: str):
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                yield os.stat(os.path.join(root, name))
+            except OSError:
+                continue
 
 
 def write_model_card(folder: str, card: dict) -> None:

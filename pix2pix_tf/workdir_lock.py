@@ -24,6 +24,7 @@ try:
 except ImportError:  # Windows: no flock; the lock is then only informative.
     fcntl = None
 
+from pix2pix_tf import disk_space
 from pix2pix_tf.config import ConfigError
 
 LOCK_FILE = 'train.lock'
@@ -38,6 +39,10 @@ def check_writable(workdir: str) -> None:
             file.write('ok')
         os.remove(probe)
     except OSError as error:
+        if disk_space.is_disk_full(error):
+            raise ConfigError(disk_space.message(
+                workdir, 'the run', disk_space.MARGIN_BYTES,
+                'free some space and run the same command again')) from None
         reason = error.strerror or str(error)
         raise ConfigError(f'--workdir={workdir}: cannot create or write there ({reason}); pass '
                           f'a folder you can write to.') from None

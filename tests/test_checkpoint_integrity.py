@@ -126,6 +126,12 @@ def test_a_damaged_state_file_does_not_restart_training_from_step_0(workdir, way
                      f'rewritten from the checkpoints on disk.']
     assert (folder / 'checkpoint.damaged').is_file()
     assert tf.train.latest_checkpoint(str(folder)) == str(folder / 'ckpt-2')
+    # Both still managed: --keep_checkpoints deletes the oldest (and its checksum) as before.
+    manager = checkpoints.make_manager(state, str(workdir), keep_checkpoints=2)
+    assert manager.checkpoints == [str(folder / 'ckpt-1'), str(folder / 'ckpt-2')]
+    checkpoints.save(manager, 3)
+    assert sorted(path.name for path in folder.glob('ckpt-*.*') if 'data' not in path.name) == [
+        'ckpt-2.index', 'ckpt-2.sha256', 'ckpt-3.index', 'ckpt-3.sha256']
 
 
 def test_an_explicit_damaged_step_is_refused_in_one_line(workdir):

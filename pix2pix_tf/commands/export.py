@@ -16,6 +16,7 @@ from absl import flags
 from absl import logging
 
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
+from pix2pix_tf import disk_space
 from pix2pix_tf.commands import cli
 
 FORMATS = ('saved_model', 'tflite', 'keras')  # = exports.FORMATS (not imported: TensorFlow).
@@ -96,7 +97,7 @@ def _run(argv):
             FLAGS.workdir, export_dir, FLAGS.format, FLAGS.inference_mode, FLAGS.checkpoint_step,
             FLAGS.version, FLAGS.overwrite, FLAGS.max_sketch_size, FLAGS.tflite_weights,
             model_name)
-    except (config_lib.ConfigError, versions.ExportError) as error:
+    except (config_lib.ConfigError, versions.ExportError, disk_space.DiskFullError) as error:
         fail(error)
     except OSError as error:  # Unwritable --export_dir and the like.
         fail(f'cannot write to {export_dir}: {error.strerror or error}.')

@@ -20,6 +20,7 @@ from absl import flags
 from absl import logging
 
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
+from pix2pix_tf import disk_space
 from pix2pix_tf import sources
 from pix2pix_tf import workdir_lock
 from pix2pix_tf.commands import cli
@@ -111,7 +112,8 @@ def _check_and_train(argv, program):
 
         try:
             result = train_lib.train_and_evaluate(config, FLAGS.workdir, source)
-        except (config_lib.ConfigError, divergence.NonFiniteLossError) as error:
+        except (config_lib.ConfigError, divergence.NonFiniteLossError,
+                disk_space.DiskFullError) as error:
             sys.exit(f'{program}: error: {error}')
     if not result['stopped_by']:
         print(f'Done at step {result["step"]}: checkpoints in '
