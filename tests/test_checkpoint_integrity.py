@@ -106,8 +106,16 @@ def test_export_evaluate_and_the_api_use_the_newest_readable_checkpoint(workdir,
 
 def test_a_damaged_checksum_file_falls_back_to_tensorflows_own_checks(workdir):
     folder = workdir / 'checkpoints'
-    damage(folder / 'ckpt-2.sha256', 'zero-filled')
-    assert checkpoint_integrity.problem(str(folder / 'ckpt-2')) is None  # Every tensor read.
+    original = (folder / 'ckpt-2.sha256').read_bytes()
+    flipped = bytearray(original)
+    flipped[5] = ord('0') if flipped[5] != ord('0') else ord('1')
+    (folder / 'ckpt-2.sha256').write_bytes(bytes(flipped))  # One digit of a checksum changed:
+    assert 'does not match ckpt-2.sha256' in checkpoint_integrity.problem(
+        str(folder / 'ckpt-2'))  # the checkpoint is not trusted (set aside, not deleted).
+    for way in ('zero-filled', 'truncated'):  # Unparseable: read every tensor instead.
+        (folder / 'ckpt-2.sha256').write_bytes(original)
+        damage(folder / 'ckpt-2.sha256', way, offset=0.2)
+        assert checkpoint_integrity.problem(str(folder / 'ckpt-2')) is None
     (folder / 'ckpt-2.sha256').unlink()  # A checkpoint written before checksums...
     damage(folder / DATA, 'bit-flipped')  # ...is still checked, by the data's CRCs.
     assert 'unreadable' in checkpoint_integrity.problem(str(folder / 'ckpt-2'))
