@@ -59,6 +59,8 @@ def steps_on_disk(directory: str) -> list[int]:
 def files_of(prefix: str) -> list[str]:
     """The files of checkpoint `prefix` (.../ckpt-N): its index and data shards, by name."""
     directory, base = os.path.split(prefix)
+    if not os.path.isdir(directory or '.'):
+        return []  # A non-chief worker's temporary save folder, already removed.
     names = sorted(name for name in os.listdir(directory or '.')
                    if name == base + '.index' or name.startswith(base + '.data-'))
     return [os.path.join(directory, name) for name in names]

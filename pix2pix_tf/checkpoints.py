@@ -203,13 +203,15 @@ def checkpoint_path(workdir: str, step: int | None = None,
               else None)
     if reason:
         checkpoint_integrity.set_aside(path)
-        if available_steps(workdir):
-            checkpoint_integrity.repair_state_file(directory, available_steps(workdir), log)
+    remaining = available_steps(workdir)
+    available = ", ".join(map(str, remaining)) or "none"
+    if reason:
+        if remaining:
+            checkpoint_integrity.repair_state_file(directory, remaining, log)
         raise checkpoint_integrity.DamagedCheckpoint(
             f'checkpoint {path} is damaged ({reason}); set aside as ckpt-{step}.*.damaged; '
-            f'available steps: {", ".join(map(str, available_steps(workdir))) or "none"}.')
-    if not tf.io.gfile.exists(path + '.index'):
-        available = ", ".join(map(str, available_steps(workdir))) or "none"
+            f'available steps: {available}.')
+    if step not in remaining:
         raise config_lib.ConfigError(f'no checkpoint for step {step} in {directory}; available '
                                      f'steps: {available}.')
     return path

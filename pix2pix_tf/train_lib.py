@@ -115,10 +115,10 @@ def _checkpoint_bytes(run: '_Run') -> int:
     """Bytes one checkpoint takes: the latest one's files, else its variables' sizes."""
     if not run.checkpoint_bytes:
         latest = run.manager.latest_checkpoint
-        if not latest:  # Not kept: Adam's slots appear with the first step.
-            return checkpoints.state_bytes(run.state)
-        run.checkpoint_bytes = checkpoint_integrity.size_of(latest)
-    return run.checkpoint_bytes
+        run.checkpoint_bytes = checkpoint_integrity.size_of(latest) if latest else 0
+    # None kept yet, or a non-chief worker's (deleted): the variables, Adam's slots included
+    # once the first step has made them.
+    return run.checkpoint_bytes or checkpoints.state_bytes(run.state)
 
 
 def _check_space(run: '_Run', what: str) -> None:

@@ -137,8 +137,8 @@ def test_two_workers_write_one_checkpoint_series_and_one_set_of_events(tmp_path)
     assert len(glob.glob(str(workdir / 'events.out.tfevents.*'))) == 1
     assert (workdir / 'train.lock').read_text() == ''  # Released at the end.
     assert sorted(os.listdir(workdir / 'checkpoints')) == [
-        'checkpoint', 'ckpt-2.data-00000-of-00001', 'ckpt-2.index',
-        'ckpt-3.data-00000-of-00001', 'ckpt-3.index']
+        'checkpoint', 'ckpt-2.data-00000-of-00001', 'ckpt-2.index', 'ckpt-2.sha256',
+        'ckpt-3.data-00000-of-00001', 'ckpt-3.index', 'ckpt-3.sha256']
     assert len(glob.glob(str(workdir / 'train' / 'events.out.tfevents.*'))) == 1
     assert len(glob.glob(str(workdir / 'eval' / 'events.out.tfevents.*'))) == 1
 
