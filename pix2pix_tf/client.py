@@ -55,14 +55,27 @@ class RejectedInput(PredictError):
 
 
 def check_input(data: bytes, max_sketch_size: int | None = None) -> tuple[int, int]:
-    """(height, width) of a sketch the model reads; RejectedInput (one line) otherwise."""
-    found = image_files.sniff(data)
+    """(height, width) of a sketch the model reads; RejectedInput (one line) otherwise.
+
+    Read from the header (`image_files.header`, the twin of the signature's own check), so an
+    oversized sketch is refused before it is sent, or decoded here.
+    """
+    found = image_files.header(data)
     if found is None:
         raise RejectedInput(f'not a {"/".join(image_files.MODEL_FORMATS)} image')
-    _, height, width = found
+    _, height, width, pixels = found
     if max_sketch_size and max(height, width) > max_sketch_size:
         raise RejectedInput(f'{width}x{height} pixels is larger than the model accepts '
                             f'({max_sketch_size}x{max_sketch_size})')
+    # A GIF's frames all count (the model's decoder reads every one); with no model card (TF
+    # Serving) this process's own limits still hold: it decodes the sketch for the grid.
+    reason = image_files.size_problem(height, width, pixels,
+                                      min(max_sketch_size or image_files.MAX_SIDE,
+                                          image_files.MAX_SIDE))
+    if reason or (max_sketch_size and pixels > max_sketch_size ** 2):
+        raise RejectedInput(reason or f'a GIF whose frames hold {pixels} pixels in all, more '
+                                      f'than the model accepts ({max_sketch_size}x'
+                                      f'{max_sketch_size}); send one frame, as PNG')
     return height, width
 
 
@@ -76,9 +89,17 @@ def model_card(model_dir: str) -> dict:
 
 
 def first_line(message: str) -> str:
-    """The message of a TensorFlow error: its first line that is not boilerplate."""
-    lines = [line.strip() for line in message.removeprefix('Graph execution error:').splitlines()]
-    return next((line for line in lines if line and not line.startswith('[[')), message.strip())
+    """The message of a TensorFlow error: its first line that is not boilerplate.
+
+    Boilerplate: 'Graph execution error:', a 'Detected at node ... defined at' header with the
+    indented stack trace (or '<stack traces unavailable>') under it, '[[{{node ...}}]]' lines.
+    """
+    for line in message.removeprefix('Graph execution error:').splitlines():
+        if (not line.strip() or line[0].isspace() or line.startswith('[[')
+                or line.startswith(('Detected at node', '<stack traces unavailable>'))):
+            continue
+        return line.strip()
+    return message.strip()
 
 
 def rest_request_body(images: list[bytes]) -> dict:

@@ -44,10 +44,14 @@ def decode_image(data: bytes) -> tuple[np.ndarray, str | None]:
     """Encoded bytes -> (RGB uint8 [H, W, 3], conversion done or None); raises SkippedFile.
 
     Grayscale, CMYK, 16-bit and palette images are converted; transparent pixels are composited
-    on white (the product-photo background). See `image_files.decode`.
+    on white (the product-photo background). See `image_files.decode`, which refuses an image
+    whose header declares more than its limits before decoding it.
     """
     try:
         image, converted = image_files.decode(data)
+    except image_files.ImageTooLarge:  # One reason for all sizes: one line in the summary.
+        raise SkippedFile(f'too large (over {image_files.MAX_SIDE} pixels a side or '
+                          f'{image_files.MAX_PIXELS} in all)') from None
     except image_files.UnreadableImage as error:
         raise SkippedFile(str(error)) from None
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), converted

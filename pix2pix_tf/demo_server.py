@@ -84,16 +84,16 @@ class DemoApp:
     def _check_image(self, data: bytes) -> np.ndarray:
         """The uploaded photo as uint8 BGR [H, W, 3]; DemoError 400 when unusable."""
         limit = self.max_photo_size
-        found = image_files.sniff(data)
-        if found and max(found[1:]) > limit:
-            raise DemoError(400, f'That image is {found[2]}x{found[1]} pixels; the limit is '
-                                 f'{limit}x{limit}.')
         try:
-            image = image_files.decode(data)[0]
+            # The size in the header is checked first, for every format decode reads.
+            image = image_files.decode(data, max_side=limit)[0]
+        except image_files.ImageTooLarge as error:
+            if max(error.height, error.width) > limit:
+                raise DemoError(400, f'That image is {error.width}x{error.height} pixels; the '
+                                     f'limit is {limit}x{limit}.') from None
+            raise DemoError(400, f'That image is too large: {error}.') from None
         except image_files.UnreadableImage:
             raise DemoError(400, 'That file is not an image: upload a PNG or JPEG.') from None
-        if max(image.shape[:2]) > limit:  # A format whose header is not read above.
-            raise DemoError(400, f'That image is larger than {limit}x{limit} pixels.')
         return image
 
     def predict(self, data: bytes) -> bytes:

@@ -2,8 +2,8 @@
 
 Models see float32 in [-1, 1] (sketch: 1 channel, photo: 3 channels); files, summaries and
 served images are uint8 in [0, 255]. Training, evaluation and serving all convert here.
-`encoded_size` reads an encoded image's size from its header, so the serving signature can
-refuse an oversized image before decoding it.
+`encoded_header` / `encoded_size` read an encoded image's size from its header, so the serving
+signature and the training pipeline can refuse an oversized image before decoding it.
 """
 
 import tensorflow as tf
@@ -137,34 +137,127 @@ def _little_endian(data: tf.Tensor) -> tf.Tensor:
     return tf.where(value >= 2 ** 31, 2 ** 32 - value, value)
 
 
-def encoded_size(encoded: tf.Tensor) -> tf.Tensor:
-    """(height, width) int64 [2] of an encoded image, read from its header without decoding it.
+def _byte_at(data: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """data[index : index + 10] of a uint8 [L] tensor as int64 [10] (the last byte repeated
+    past the end)."""
+    positions = tf.minimum(index + tf.range(10, dtype=tf.int64), tf.size(data, tf.int64) - 1)
+    return tf.cast(tf.gather(data, positions), tf.int64)
+
+
+# The most blocks the GIF walk reads (see image_files.GIF_MAX_BLOCKS, its Python twin's).
+GIF_MAX_BLOCKS = 2 ** 16
+_GIF_FLOOD = 2 ** 40
+
+
+def _gif_header(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width, pixels) int64 [3] of a GIF: the extent of its logical screen and of every
+    frame, and the sum of the frames' areas (TensorFlow's GIF decoder reads every frame into
+    memory, even with expand_animations=False). One loop step per block (frame, extension,
+    data sub-block), at most GIF_MAX_BLOCKS: a GIF with more counts 2^40 pixels (refused).
+    The twin of `image_files._gif_size`, step for step."""
+    data = tf.io.decode_raw(encoded, tf.uint8)
+    length = tf.size(data, tf.int64)
+    screen = _byte_at(data, tf.constant(6, tf.int64))
+    height, width, flags = screen[2] + 256 * screen[3], screen[0] + 256 * screen[1], screen[4]
+    start = 13 + tf.where(flags >= 128, tf.bitwise.left_shift(
+        tf.constant(3, tf.int64), flags % 8 + 1), 0)
+
+    def step(count, index, in_block, done, height, width, pixels):
+        window = _byte_at(data, index)
+        at_end = index >= length
+        is_frame = ~at_end & ~in_block & tf.equal(window[0], 0x2C) & (index + 10 <= length)
+        is_extension = ~at_end & ~in_block & tf.equal(window[0], 0x21)
+        left, top = window[1] + 256 * window[2], window[3] + 256 * window[4]
+        frame_width, frame_height = window[5] + 256 * window[6], window[7] + 256 * window[8]
+        local_table = tf.where(window[9] >= 128, tf.bitwise.left_shift(
+            tf.constant(3, tf.int64), window[9] % 8 + 1), 0)
+        next_index = tf.where(in_block, index + 1 + window[0],
+                              tf.where(is_frame, index + 11 + local_table, index + 2))
+        stop = at_end | (~in_block & ~is_frame & ~is_extension)
+        return (count + 1, tf.where(stop, index, next_index),
+                tf.where(in_block, tf.not_equal(window[0], 0), is_frame | is_extension), stop,
+                tf.where(is_frame, tf.maximum(height, top + frame_height), height),
+                tf.where(is_frame, tf.maximum(width, left + frame_width), width),
+                pixels + tf.where(is_frame, frame_width * frame_height, 0))
+
+    zero = tf.constant(0, tf.int64)
+    _, _, _, done, height, width, pixels = tf.while_loop(
+        lambda count, index, in_block, done, *_: ~done & (count < GIF_MAX_BLOCKS), step,
+        (zero, start, tf.constant(False), tf.constant(False), height, width, zero))
+    # A walk that never stopped (done) read GIF_MAX_BLOCKS blocks: too many.
+    pixels = tf.where(done, pixels, _GIF_FLOOD)
+    return tf.stack([height, width, tf.maximum(height * width, pixels)])
+
+
+def _webp_size(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width) int64 [2] from a WebP's first chunk (VP8, VP8L or VP8X canvas); (0, 0)
+    for another layout; `encoded`: at least its first 30 bytes (`_encoded_header` passes them
+    zero-padded). The twin of `image_files._webp_size`."""
+    chunk = tf.strings.substr(encoded, 12, 4)
+    vp8 = tf.equal(chunk, b'VP8 ') & tf.equal(tf.strings.substr(encoded, 23, 3), b'\x9d\x01\x2a')
+    vp8l = tf.equal(chunk, b'VP8L') & tf.equal(tf.strings.substr(encoded, 20, 1), b'\x2f')
+    vp8x = tf.equal(chunk, b'VP8X')
+    lossy = tf.stack([_little_endian(_header_bytes(encoded, 28, 2)) % 16384,
+                      _little_endian(_header_bytes(encoded, 26, 2)) % 16384])
+    bits = tf.reduce_sum(_header_bytes(encoded, 21, 4)
+                         * tf.constant([1, 2 ** 8, 2 ** 16, 2 ** 24], tf.int64))
+    lossless = tf.stack([(bits // 16384) % 16384 + 1, bits % 16384 + 1])
+    extended = tf.stack([_little_endian(_header_bytes(encoded, 27, 3)) + 1,
+                         _little_endian(_header_bytes(encoded, 24, 3)) + 1])
+    return tf.where(vp8, lossy, tf.where(vp8l, lossless, tf.where(vp8x, extended,
+                                                                   tf.zeros([2], tf.int64))))
+
+
+def encoded_header(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width, pixels) int64 [3] of an encoded image, read from its header without
+    decoding it; `pixels` is what decoding holds at once (height x width; for a GIF the sum
+    over its frames, see `_gif_header`).
 
     JPEG (`tf.image.extract_jpeg_shape` stops at the frame header), PNG (IHDR), GIF (logical
-    screen) and BMP (DIB header). Other or truncated data gives (0, 0): `decode_image` then
-    rejects it with its own message, or decodes a format read here by no header (WebP, JPEG XL),
-    whose size is then checked after decoding, before any further work.
+    screen and frames), BMP (DIB header) and WebP (VP8/VP8L/VP8X). Other or truncated data
+    gives (0, 0, 0): `decode_image` then rejects it with its own message. The twin of
+    `pix2pix_tf.image_files.header`, which clients use to refuse what the model would refuse.
     """
+    if tf.executing_eagerly():  # One traced graph, not one eager op per loop step.
+        return _encoded_header_graph(encoded)
+    return _encoded_header(encoded)
+
+
+def encoded_size(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width) int64 [2] of an encoded image, from its header (`encoded_header`)."""
+    return encoded_header(encoded)[:2]
+
+
+def _encoded_header(encoded: tf.Tensor) -> tf.Tensor:
     length = tf.strings.length(encoded)
     magic = tf.strings.substr(encoded, 0, 8)
+    # The header bytes, zero-padded: Substr fails past a string's end (and its error message
+    # holds the raw bytes, which Python cannot even decode), and tf.case computes every
+    # predicate, so the fixed-offset reads below go to `head`; `length` gates what is real.
+    head = tf.strings.join([tf.strings.substr(encoded, 0, 64), tf.constant(b'\0' * 64)])
+
+    def with_pixels(size):
+        return tf.concat([size, size[:1] * size[1:]], axis=0)
 
     def jpeg():
-        return tf.cast(tf.image.extract_jpeg_shape(encoded)[:2], tf.int64)
+        return with_pixels(tf.cast(tf.image.extract_jpeg_shape(encoded)[:2], tf.int64))
 
     def png():
-        return tf.stack([_big_endian(_header_bytes(encoded, 20, 4)),
-                         _big_endian(_header_bytes(encoded, 16, 4))])
+        return with_pixels(tf.stack([_big_endian(_header_bytes(head, 20, 4)),
+                                     _big_endian(_header_bytes(head, 16, 4))]))
 
     def gif():
-        return tf.stack([_little_endian(_header_bytes(encoded, 8, 2)),
-                         _little_endian(_header_bytes(encoded, 6, 2))])
+        return _gif_header(encoded)
 
     def bmp():
-        return tf.stack([_little_endian(_header_bytes(encoded, 22, 4)),
-                         _little_endian(_header_bytes(encoded, 18, 4))])
+        return with_pixels(tf.stack([_little_endian(_header_bytes(head, 22, 4)),
+                                     _little_endian(_header_bytes(head, 18, 4))]))
+
+    def webp():
+        return with_pixels(_webp_size(head))
 
     def unknown():
-        return tf.zeros([2], tf.int64)
+        return tf.zeros([3], tf.int64)
 
     long_enough = length >= 26
     index = tf.case([
@@ -173,5 +266,11 @@ def encoded_size(encoded: tf.Tensor) -> tf.Tensor:
         (long_enough & tf.equal(magic, b'\x89PNG\r\n\x1a\n'), lambda: tf.constant(1)),
         (long_enough & tf.equal(tf.strings.substr(magic, 0, 4), b'GIF8'), lambda: tf.constant(2)),
         (long_enough & tf.equal(tf.strings.substr(magic, 0, 2), b'BM'), lambda: tf.constant(3)),
-    ], default=lambda: tf.constant(4))
-    return tf.switch_case(index, [jpeg, png, gif, bmp, unknown])
+        ((length >= 30) & tf.equal(tf.strings.substr(magic, 0, 4), b'RIFF')
+         & tf.equal(tf.strings.substr(head, 8, 4), b'WEBP'), lambda: tf.constant(4)),
+    ], default=lambda: tf.constant(5))
+    return tf.switch_case(index, [jpeg, png, gif, bmp, webp, unknown])
+
+
+_encoded_header_graph = tf.function(_encoded_header,
+                                    input_signature=[tf.TensorSpec([], tf.string)])

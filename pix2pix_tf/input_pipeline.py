@@ -28,8 +28,25 @@ import time
 
 import tensorflow as tf
 
+from pix2pix_tf import image_files
 from pix2pix_tf import images
 from pix2pix_tf import sources
+
+
+def decode_checked(encoded: tf.Tensor) -> tf.Tensor:
+    """Encoded image (string scalar) -> uint8 [H, W, 3] on white (`images.on_white`).
+
+    Its header is checked first (`images.encoded_header`, image_files' MAX_SIDE and
+    MAX_PIXELS): an image declaring more is an InvalidArgumentError before decoding allocates
+    it, which the pipelines skip (`ignore_errors`) as they skip a corrupt file.
+    """
+    header = images.encoded_header(encoded)
+    fits = (tf.reduce_max(header[:2]) <= image_files.MAX_SIDE) & (
+        header[2] <= image_files.MAX_PIXELS)
+    message = (f'Image too large: over {image_files.MAX_SIDE} pixels a side or '
+               f'{image_files.MAX_PIXELS} pixels in all; scale it down. Height, width, pixels:')
+    with tf.control_dependencies([tf.debugging.Assert(fits, [message, header])]):
+        return images.on_white(tf.io.decode_image(encoded, channels=0, expand_animations=False))
 
 
 def decode_ab_pair(encoded: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -39,7 +56,7 @@ def decode_ab_pair(encoded: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     half); it is stored as RGB there and reduced to one gray channel here. Transparent pixels
     become white (decoding to 3 channels would drop the alpha and leave them black).
     """
-    pair = images.on_white(tf.io.decode_image(encoded, channels=0, expand_animations=False))
+    pair = decode_checked(encoded)
     half = tf.shape(pair)[1] // 2
     sketch = tf.image.rgb_to_grayscale(pair[:, :half])
     photo = pair[:, half:2 * half]
@@ -92,10 +109,8 @@ def _to_example(sketch: tf.Tensor, photo: tf.Tensor) -> dict[str, tf.Tensor]:
 
 def decode_encoded(record: dict) -> tuple[tf.Tensor, tf.Tensor]:
     """{'sketch', 'photo'} encoded images -> (sketch uint8 [H,W,1], photo uint8 [H,W,3])."""
-    sketch = tf.image.rgb_to_grayscale(images.on_white(tf.io.decode_image(
-        record['sketch'], channels=0, expand_animations=False)))
-    photo = images.on_white(tf.io.decode_image(record['photo'], channels=0,
-                                               expand_animations=False))
+    sketch = tf.image.rgb_to_grayscale(decode_checked(record['sketch']))
+    photo = decode_checked(record['photo'])
     return sketch, photo
 
 

@@ -20,8 +20,10 @@ batch statistics on, each image on its own) or 'eval'. Neither mode changes a va
 request never alters the model, and the same sketch always gives the same photo.
 
 Cost: a sketch taller or wider than `max_sketch_size` (default 4096, recorded in the model card)
-is refused with InvalidArgument, from the file header before decoding for JPEG, PNG, GIF and BMP
-(`images.encoded_size`), so one request's time and memory stay bounded.
+is refused with InvalidArgument, from the file header before decoding for JPEG, PNG, GIF, BMP
+and WebP (`images.encoded_header`), and so is a GIF whose frames together hold more than
+max_sketch_size^2 pixels (TensorFlow's GIF decoder reads them all), so one request's time and
+memory stay bounded. Other formats `decode_image` reads have none.
 
 Writing: `versions.write_version` puts the SavedModel in place atomically.
 """
@@ -71,6 +73,16 @@ def check_size(height: tf.Tensor, width: tf.Tensor, max_size: int) -> tf.Operati
         [f'Sketch too large: this model accepts sketches of at most {max_size}x{max_size} '
          f'pixels (set at export with --max_sketch_size); got height, width:', height, width],
         name='check_sketch_size')
+
+
+def check_pixels(pixels: tf.Tensor, max_size: int) -> tf.Operation:
+    """An assertion (InvalidArgumentError when run) that decoding a sketch holds at most
+    max_size^2 pixels: a GIF's frames all count (TensorFlow's decoder reads every one)."""
+    return tf.debugging.Assert(
+        tf.cast(pixels, tf.int64) <= max_size * max_size,
+        [f'Sketch too large: this model accepts sketches of at most {max_size}x{max_size} '
+         f'pixels, all frames of a GIF together (send one frame, as PNG); got pixels:', pixels],
+        name='check_sketch_pixels')
 
 
 def _resize(batch: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
@@ -141,10 +153,11 @@ class Pix2PixServing(tf.Module):
         """Encoded sketches [N] -> {'images_bytes': PNG photos [N]}."""
 
         def one(encoded):
-            header_size = images.encoded_size(encoded)
+            header = images.encoded_header(encoded)
             # Refuse an oversized image from its header, before decoding allocates it.
-            with tf.control_dependencies([check_size(header_size[0], header_size[1],
-                                                     self.max_sketch_size)]):
+            with tf.control_dependencies([
+                    check_size(header[0], header[1], self.max_sketch_size),
+                    check_pixels(header[2], self.max_sketch_size)]):
                 decoded = tf.io.decode_image(encoded, channels=0, expand_animations=False)
             photo = self._generate(sketch_to_gray(decoded)[tf.newaxis])[0]
             return tf.io.encode_png(photo)

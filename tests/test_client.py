@@ -112,3 +112,21 @@ def test_predict_command_with_a_grpc_server(grpc_server, tmp_path):
     assert bad.returncode != 0
     assert len(bad.stderr.strip().splitlines()) == 1
     assert 'a gRPC address is host:port/<model name>' in bad.stderr
+
+
+def test_first_line_of_a_real_assertion_error():
+    """A loaded signature's assertion reads 'Graph execution error:', 'Detected at node ...',
+    a stack trace, then the message: the message is the line a user sees."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64)])
+    def check(value):
+        with tf.control_dependencies([tf.debugging.Assert(value < 3, ['Too large: got', value])]):
+            return tf.identity(value)
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        check(tf.constant(7, tf.int64))
+    assert 'Detected at node' in caught.value.message
+    assert client.first_line(caught.value.message) == 'assertion failed: [Too large: got] [7]'
+    assert client.first_line('Graph execution error:\n\nInput is empty.\n\t [[{{node x}}]]') == (
+        'Input is empty.')

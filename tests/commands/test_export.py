@@ -58,8 +58,9 @@ def test_bad_input_gives_one_line_and_no_version(trained_workdir, tmp_path):
     shutil.copytree(trained_workdir, damaged)
     data_file = damaged / 'checkpoints' / 'ckpt-3.data-00000-of-00001'
     data_file.write_bytes(data_file.read_bytes()[:1000])
+    # The only checkpoint is cut short: it is set aside and nothing readable is left.
     cases = {
-        'damaged checkpoint': (damaged, [], 'cannot read the generator from checkpoint'),
+        'damaged checkpoint': (damaged, [], 'no readable checkpoint in'),
         'missing checkpoint step': (trained_workdir, ['--checkpoint_step=7'],
                                     'no checkpoint for step 7'),
         'unknown format': (trained_workdir, ['--format=onnx'],
@@ -79,3 +80,4 @@ def test_bad_input_gives_one_line_and_no_version(trained_workdir, tmp_path):
         assert versions.numeric_versions(str(export_dir)) == [], case
         if export_dir.exists():
             assert os.listdir(export_dir) == [], case  # No temporary folder left either.
+    assert (damaged / 'checkpoints' / 'ckpt-3.data-00000-of-00001.damaged').exists()
