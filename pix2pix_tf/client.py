@@ -6,7 +6,8 @@ BMP, GIF; any size), PNG photos out, each the size of its sketch.
 - `LocalBackend(model)`: the SavedModel's `serving_default`, loaded with `tf.saved_model.load`
   (a version folder, or a folder of numbered versions: the highest is used).
 - `RestBackend(url)`: `POST <url>:predict` on TF Serving's REST port (8501), images sent as
-  {"b64": ...}; no TensorFlow needed.
+  {"b64": ...}; no TensorFlow needed. A busy server's 503 or 429 with `Retry-After` is waited
+  out and the request sent again, up to BUSY_RETRIES times within the backend's timeout.
 - `GrpcBackend(address)`: `PredictionService.Predict` on TF Serving's gRPC port (8500), with the
   `tensorflow-serving-api` protos (`pip install -e ".[grpc]"`). `address` is
   `host:port/<model_name>[/<version>]`, optionally prefixed `grpc://`. The signature is
@@ -20,6 +21,7 @@ REST, anything else gRPC.
 import base64
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 
@@ -33,8 +35,18 @@ SIGNATURES = ('serving_default', 'predict_pixels')
 GRPC_OPTIONS = [('grpc.max_receive_message_length', -1), ('grpc.max_send_message_length', -1)]
 
 
+BUSY_RETRIES = 3  # Times RestBackend sends a request again after a 503/429 with Retry-After.
+
+
 class PredictError(Exception):
     """A problem a user can fix; the message is one line that says how."""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The seconds of a Retry-After header given as delay-seconds; None when absent or an
+    HTTP date (not waited on)."""
+    value = (value or '').strip()
+    return float(value) if value.isdigit() else None
 
 
 def resolve_model_dir(model: str) -> str:
@@ -151,23 +163,34 @@ class RestBackend:
         self.max_sketch_size = None  # The server enforces its model's limit.
 
     def predict(self, images: list[bytes]) -> list[bytes]:
-        request = urllib.request.Request(
-            f'{self.url}:predict', data=json.dumps(rest_request_body(images)).encode(),
-            headers={'Content-Type': 'application/json'}, method='POST')
-        status = 200
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            status = error.code
+        data = json.dumps(rest_request_body(images)).encode()
+        deadline = time.monotonic() + self.timeout
+        for attempt in range(BUSY_RETRIES + 1):
+            request = urllib.request.Request(f'{self.url}:predict', data=data, method='POST',
+                                             headers={'Content-Type': 'application/json'})
+            status = 200
             try:
-                body = json.loads(error.read())
-            except ValueError:
-                raise PredictError(f'{self.url}: HTTP {error.code} {error.reason}') from None
-        except (urllib.error.URLError, OSError) as error:
-            raise PredictError(f'cannot reach {self.url} ({error}); is TF Serving running '
-                               f'with --rest_api_port?') from None
-        return parse_rest_response(body, len(images), status)
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    body = json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                status = error.code
+                wait = retry_after_seconds(error.headers.get('Retry-After'))
+                raw = error.read()
+                if (status in (429, 503) and wait is not None and attempt < BUSY_RETRIES
+                        and time.monotonic() + wait < deadline):
+                    time.sleep(wait)  # Busy: wait as the server asks, then send it again.
+                    continue
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    raise PredictError(f'{self.url}: HTTP {error.code} {error.reason}') from None
+            except (urllib.error.URLError, OSError) as error:
+                raise PredictError(f'cannot reach {self.url} ({error}); is TF Serving running '
+                                   f'with --rest_api_port?') from None
+            if status in (429, 503) and attempt and isinstance(body, dict) and 'error' in body:
+                body = {'error': f'busy after {attempt + 1} tries: '
+                                 f'{first_line(str(body["error"]))}'}
+            return parse_rest_response(body, len(images), status)
 
 
 def parse_grpc_address(address: str) -> tuple[str, str, int | None]:

@@ -14,13 +14,21 @@ HTTP API (the page uses it; so can you):
 Errors are JSON `{"error": "..."}` with status 400 (not a PNG/JPEG/GIF/BMP image, larger than
 the model's sketch size limit, or a bad Content-Length), 404, 408 (the upload stalled for 10 s),
 411 (no Content-Length), 413 (larger than --max_upload_mb) or 503 (more than --max_queue
-requests waiting). The server binds to 127.0.0.1
-unless --host says otherwise, and one bad request never stops it.
+requests waiting, or more than --max_connections connections open).
+
+Under load: /predict and /sketch each take the model's turn (one at a time: each uses every
+core), with at most --max_queue waiting; the rest get 503 at once with `Retry-After` (whole
+seconds: the queue's length times the recent time of one request, at least 1), which the page
+and `client.RestBackend` honour. Each connection has its own thread; one silent for
+--timeout seconds (10) is closed, so idle connections never delay a fresh client, and past
+--max_connections (256) a new connection gets the 503 instead of a thread. The server binds to
+127.0.0.1 unless --host says otherwise, and one bad request never stops it.
 """
 
 import glob
 import http.server
 import json
+import math
 import os
 import threading
 import time
@@ -39,14 +47,24 @@ SAMPLE_DIRS = (os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 NUM_EXAMPLES = 6
 DISCARD_LIMIT = 256 * 1024 * 1024  # Over-limit uploads up to this size are read and dropped.
 UPLOAD_DEADLINE = 60  # Seconds one upload may take in all.
+MAX_CONNECTIONS = 256  # Open connections (one thread each); a new one past this gets 503.
+BACKLOG = 128  # Connections the kernel holds before accept (socketserver's default is 5).
+# A connection past MAX_CONNECTIONS: its request is read (at most this many bytes, this long)
+# and answered 503 on a short-lived thread, at most REFUSING_THREADS at once.
+REFUSE_READ_BYTES = 1 << 20
+REFUSE_SECONDS = 2.0
+REFUSING_THREADS = 32
+BUSY_MESSAGE = 'The server is busy; try again in a moment.'
 
 
 class DemoError(Exception):
-    """A request that cannot be served; carries the HTTP status."""
+    """A request that cannot be served; carries the HTTP status (and for 503, the seconds
+    after which to retry)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 def load_examples(folders=SAMPLE_DIRS, count: int = NUM_EXAMPLES) -> list[bytes]:
@@ -67,9 +85,35 @@ class DemoApp:
         self.backend = backend
         self.max_upload_bytes = max_upload_bytes
         self.examples = examples
-        # One prediction at a time (the model uses every core); at most max_queue waiting.
+        # One request on the model at a time (it uses every core); at most max_queue waiting.
+        self.max_queue = max_queue
         self._model_lock = threading.Lock()
-        self._waiting = threading.Semaphore(max_queue + 1)
+        self._count_lock = threading.Lock()
+        self._admitted = 0  # Requests running or waiting for the model's turn.
+        self._seconds = 0.5  # Recent time of one request (moving average), for Retry-After.
+
+    def retry_after(self) -> int:
+        """Whole seconds after which a refused client should try again: the time the requests
+        now admitted take, at least 1."""
+        return max(1, math.ceil(self._seconds * max(self._admitted, 1)))
+
+    def _take_turn(self, work):
+        """work() on the model's turn, or DemoError 503 (with Retry-After) when max_queue
+        requests already wait."""
+        with self._count_lock:
+            if self._admitted > self.max_queue:
+                raise DemoError(503, BUSY_MESSAGE, self.retry_after())
+            self._admitted += 1
+        try:
+            with self._model_lock:
+                started = time.perf_counter()
+                try:
+                    return work()
+                finally:
+                    self._seconds += 0.2 * (time.perf_counter() - started - self._seconds)
+        finally:
+            with self._count_lock:
+                self._admitted -= 1
 
     @property
     def max_sketch_size(self) -> int | None:
@@ -103,19 +147,18 @@ class DemoApp:
             client.check_input(data, self.max_sketch_size)
         except client.RejectedInput as error:
             raise DemoError(400, f'That sketch is too large: {error}.') from None
-        if not self._waiting.acquire(blocking=False):
-            raise DemoError(503, 'The server is busy; try again in a moment.')
         try:
-            with self._model_lock:
-                return self.backend.predict([data])[0]
+            return self._take_turn(lambda: self.backend.predict([data])[0])
         except client.RejectedInput as error:
             raise DemoError(400, str(error)) from None
         except client.PredictError as error:
             raise DemoError(502, str(error)) from None
-        finally:
-            self._waiting.release()
 
     def sketch(self, data: bytes) -> bytes:
+        # Decoding a large photo and sketching it use memory and every core: take a turn too.
+        return self._take_turn(lambda: self._sketch(data))
+
+    def _sketch(self, data: bytes) -> bytes:
         rgb = cv2.cvtColor(self._check_image(data), cv2.COLOR_BGR2RGB)
         if min(rgb.shape[:2]) < edges.MIN_SIZE:
             raise DemoError(400, f'That photo is too small (under {edges.MIN_SIZE} px).')
@@ -131,16 +174,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # or idle client holds a thread no longer than this.
     timeout = 10
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str,
+              headers: dict | None = None) -> None:
         self.send_response(status)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(body)))
         self.send_header('Cache-Control', 'no-store')
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
-    def _error(self, status: int, message: str) -> None:
-        self._send(status, json.dumps({'error': message}).encode(), 'application/json')
+    def _error(self, status: int, message: str, retry_after: int | None = None) -> None:
+        headers = {'Retry-After': str(retry_after)} if retry_after else None
+        self._send(status, json.dumps({'error': message}).encode(), 'application/json', headers)
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         try:
@@ -189,7 +236,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 raise DemoError(404, f'Not found: {self.path}')
         except DemoError as error:
-            self._error(error.status, str(error))
+            self._error(error.status, str(error), error.retry_after)
         except TimeoutError:  # The client stalled mid-upload: free the thread.
             self.close_connection = True
             self._error(408, f'The upload stalled (over {self.timeout} s without data, or '
@@ -230,14 +277,98 @@ class Handler(http.server.BaseHTTPRequestHandler):
             super().log_message(format_, *args)
 
 
+class DemoServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` open: past that a new connection is
+    answered 503 with Retry-After by a short-lived thread (`_refuse`, at most REFUSING_THREADS
+    at once; beyond them it is closed unanswered), so no client can exhaust the threads."""
+
+    daemon_threads = True
+    request_queue_size = BACKLOG
+    max_connections = MAX_CONNECTIONS
+    verbose = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._open_lock = threading.Lock()
+        self.open_connections = 0
+        self._refusing = 0  # Threads answering connections past max_connections.
+
+    def process_request(self, request, client_address):
+        with self._open_lock:
+            full = self.open_connections >= self.max_connections
+            if not full:
+                self.open_connections += 1
+            refusing = full and self._refusing < REFUSING_THREADS
+            if refusing:
+                self._refusing += 1
+        if full:
+            if refusing:  # Read the request first: closing on unread data resets it.
+                threading.Thread(target=self._refuse, args=(request,), daemon=True).start()
+            else:  # A flood: no thread even to say no.
+                self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:  # A thread that could not start: the slot is free again.
+            with self._open_lock:
+                self.open_connections -= 1
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self.open_connections -= 1
+
+    def _refuse(self, request) -> None:
+        """Answers a connection past max_connections 503 with Retry-After: 1, after reading
+        its request (headers and up to REFUSE_READ_BYTES of body, within REFUSE_SECONDS), so
+        the client gets the answer rather than a reset connection."""
+        body = json.dumps({'error': f'{BUSY_MESSAGE} ({self.max_connections} connections are '
+                                    f'open)'}).encode()
+        head = (f'HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n'
+                f'Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n'
+                f'Cache-Control: no-store\r\n\r\n').encode()
+        deadline = time.monotonic() + REFUSE_SECONDS
+        try:
+            received, wanted = b'', None
+            while time.monotonic() < deadline and len(received) < REFUSE_READ_BYTES:
+                if wanted is None and b'\r\n\r\n' in received:
+                    headers, _, rest = received.partition(b'\r\n\r\n')
+                    length = next((line.split(b':', 1)[1].strip() for line in
+                                   headers.split(b'\r\n')
+                                   if line.lower().startswith(b'content-length:')), b'0')
+                    wanted = len(headers) + 4 + (int(length) if length.isdigit() else 0)
+                if wanted is not None and len(received) >= wanted:
+                    break
+                request.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = request.recv(1 << 16)
+                if not chunk:
+                    break
+                received += chunk
+        except OSError:
+            pass
+        try:
+            request.settimeout(1)
+            request.sendall(head + body)
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(request)
+            with self._open_lock:
+                self._refusing -= 1
+
+
 def make_server(backend, host: str = '127.0.0.1', port: int = 8000, max_upload_mb: float = 10,
                 max_queue: int = 8, examples: list[bytes] | None = None, verbose: bool = False,
-                timeout: float = Handler.timeout):
-    """A ThreadingHTTPServer for the demo (port 0 picks a free port: see server_address)."""
+                timeout: float = Handler.timeout,
+                max_connections: int = MAX_CONNECTIONS) -> DemoServer:
+    """The demo's DemoServer (port 0 picks a free port: see server_address)."""
     app = DemoApp(backend, int(max_upload_mb * 1024 * 1024), max_queue,
                   load_examples() if examples is None else examples)
     handler = type('DemoHandler', (Handler,), {'app': app, 'timeout': timeout})
-    server = http.server.ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = DemoServer((host, port), handler)
     server.verbose = verbose
+    server.max_connections = max_connections
     return server

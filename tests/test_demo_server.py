@@ -10,7 +10,9 @@ import io
 import json
 import os
 import shutil
+import socket
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -93,6 +95,121 @@ def test_concurrent_requests_are_queued_or_refused_never_crash(server):
     assert len(statuses) == 8 and set(statuses) <= {200, 503}
     assert 200 in statuses
     assert request(server, 'POST', '/predict', sketch)[0] == 200  # Still serving.
+
+
+def answers(server, count: int, clients: int, body: bytes, path='/predict'):
+    """`count` POSTs from `clients` threads, each on a fresh connection: [(status,
+    Retry-After, body)] of every answer, and the errors of requests that got none."""
+    results, errors, lock = [], [], threading.Lock()
+    host, port = server.server_address[:2]
+
+    def run(share):
+        for _ in range(share):
+            try:
+                connection = http.client.HTTPConnection(host, port, timeout=60)
+                connection.request('POST', path, body=body)
+                response = connection.getresponse()
+                answer = (response.status, response.getheader('Retry-After'), response.read())
+                connection.close()
+                with lock:
+                    results.append(answer)
+            except (OSError, http.client.HTTPException) as error:
+                with lock:
+                    errors.append(repr(error))
+
+    threads = [threading.Thread(target=run, args=(count // clients,)) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return results, errors
+
+
+def check_busy_answer(status, retry_after, body):
+    assert status == 503 and retry_after.isdigit() and int(retry_after) >= 1, (status,
+                                                                               retry_after)
+    assert json.loads(body)['error'].startswith(demo_server.BUSY_MESSAGE)
+
+
+def test_many_clients_every_request_answered_503_with_retry_after(exported_model):
+    """32 clients at once on a queue of 1: every request gets a whole answer, a PNG or a 503
+    that says when to come back; none is dropped, reset or left hanging."""
+    server = demo_server.make_server(client.LocalBackend(str(exported_model)), port=0,
+                                     max_queue=1, examples=[])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sketch = encoded(cv2.imread(str(AB_FILES[1]), cv2.IMREAD_GRAYSCALE)[:, :256])
+        photo = encoded(cv2.imread(str(AB_FILES[2]))[:, 256:])
+        for path, body in (('/predict', sketch), ('/sketch', photo)):
+            results, errors = answers(server, 256, 32, body, path)
+            assert not errors and len(results) == 256, (path, errors[:3])
+            statuses = [status for status, _, _ in results]
+            assert statuses.count(200) > 0 and statuses.count(503) > 0, path
+            for status, retry_after, data in results:
+                if status == 200:
+                    assert data.startswith(b'\x89PNG') and retry_after is None
+                else:
+                    check_busy_answer(status, retry_after, data)
+        # Honouring Retry-After, one client gets its answer once the crowd has gone.
+        assert request(server, 'POST', '/predict', sketch)[0] == 200
+        deadline = time.monotonic() + 10  # Each thread frees its slot after its answer.
+        while server.open_connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.open_connections == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_idle_connections_do_not_delay_a_fresh_client(exported_model):
+    """100 connections that send nothing (or half a request line) hold a thread each until the
+    socket timeout, and a fresh client is served meanwhile, well within that timeout; past
+    --max_connections, a new connection gets 503 with Retry-After at once."""
+    timeout = 4.0
+    server = demo_server.make_server(client.LocalBackend(str(exported_model)), port=0,
+                                     examples=[], timeout=timeout, max_connections=104)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    sketch = encoded(cv2.imread(str(AB_FILES[1]), cv2.IMREAD_GRAYSCALE)[:, :256])
+    idle = []
+    try:
+        assert request(server, 'POST', '/predict', sketch)[0] == 200  # Traced once.
+        for index in range(100):
+            sock = socket.create_connection((host, port), timeout=30)
+            if index % 2:
+                sock.sendall(b'POST /predict HT')  # Half a request line, then silence.
+            idle.append(sock)
+        started = time.monotonic()
+        status, content_type, body = request(server, 'POST', '/predict', sketch)
+        seconds = time.monotonic() - started
+        assert status == 200 and body.startswith(b'\x89PNG')
+        assert seconds < timeout / 2, f'a fresh client waited {seconds:.1f} s'
+        # Fill the rest of the slots: the next connection is refused with 503 at once.
+        extra = [socket.create_connection((host, port), timeout=30) for _ in range(4)]
+        idle += extra
+        deadline = time.monotonic() + 10
+        while server.open_connections < 104 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        started = time.monotonic()
+        connection.request('POST', '/predict', body=sketch)
+        response = connection.getresponse()
+        check_busy_answer(response.status, response.getheader('Retry-After'), response.read())
+        assert time.monotonic() - started < timeout / 2
+        # The server closes the silent connections after its timeout: the slots come back.
+        for sock in idle:
+            sock.settimeout(timeout + 10)
+            assert sock.recv(1024) == b''  # Closed by the server, without an answer.
+        deadline = time.monotonic() + timeout + 10
+        while server.open_connections and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.open_connections == 0
+        assert request(server, 'POST', '/predict', sketch)[0] == 200
+    finally:
+        for sock in idle:
+            sock.close()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
@@ -185,3 +302,26 @@ def test_draw_upload_and_errors_in_a_real_browser(page, tmp_path):
     page.click('#examples img >> nth=0')
     wait_for_new_result(page, previous)
     assert page.text_content('#error') == ''
+
+    # A busy server: the page waits out Retry-After and asks again. The first answer is the
+    # server's own 503 body and headers, replayed by the browser's router (the tiny model is
+    # too fast to keep busy from here); the retry goes to the real server.
+    busy = []
+
+    def route(request_route):
+        if not busy:
+            busy.append(request_route.request.url)
+            request_route.fulfill(status=503, headers={'Retry-After': '1'},
+                                  content_type='application/json',
+                                  body=json.dumps({'error': demo_server.BUSY_MESSAGE}))
+        else:
+            request_route.continue_()
+
+    page.route('**/predict', route)
+    previous = page.get_attribute('#result', 'src')
+    page.click('#examples img >> nth=1')
+    page.wait_for_function('document.getElementById("status").textContent.includes("busy")',
+                           timeout=30_000)
+    wait_for_new_result(page, previous)
+    assert len(busy) == 1 and page.text_content('#error') == ''
+    page.unroute('**/predict')

@@ -61,9 +61,22 @@ class StandInServing(http.server.BaseHTTPRequestHandler):
     of this module), running the SavedModel with TensorFlow's loader."""
 
     model = None  # A serving_stand_ins.SessionModel.
+    busy = 0  # Requests still to refuse with 503 and Retry-After (a busy proxy in front).
+    requests = 0
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        type(self).requests += 1
+        if type(self).busy > 0:
+            type(self).busy -= 1
+            data = json.dumps({'error': 'busy: try again'}).encode()
+            self.send_response(503)
+            self.send_header('Retry-After', '0')
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         try:
             assert self.path.endswith(':predict'), self.path
             images = [base64.b64decode(instance['b64']) for instance in body['instances']]
@@ -100,6 +113,17 @@ def test_rest_backend_against_a_stand_in_server(model_dir, inputs, tmp_path):
             np.testing.assert_array_equal(cv2.imread(rest_path), cv2.imread(local_path))
         with pytest.raises(client.PredictError, match='the server answered: .*image'):
             backend.predict([b'not an image'])
+        # Busy twice: the backend waits out Retry-After and gets the same photo.
+        StandInServing.busy, StandInServing.requests = 2, 0
+        sketch = (inputs[0] / 'shoe0.png').read_bytes()
+        assert backend.predict([sketch]) == client.LocalBackend(str(model_dir)).predict([sketch])
+        assert StandInServing.requests == 3
+        # Busy past the retries: one line that says so.
+        StandInServing.busy, StandInServing.requests = client.BUSY_RETRIES + 1, 0
+        with pytest.raises(client.PredictError, match=f'busy after {client.BUSY_RETRIES + 1} '
+                                                      f'tries: busy: try again'):
+            backend.predict([b'x'])
+        assert StandInServing.requests == client.BUSY_RETRIES + 1
     finally:
         server.shutdown()
     with pytest.raises(client.PredictError, match='cannot reach'):

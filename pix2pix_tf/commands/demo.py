@@ -33,8 +33,14 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
                          upper_bound=65535, **options)
     flags.DEFINE_float('max_upload_mb', 10, 'Largest upload accepted, in MB (413 above).',
                        **options)
-    flags.DEFINE_integer('max_queue', 8, 'Requests allowed to wait for the model (503 above).',
-                         **options)
+    flags.DEFINE_integer('max_queue', 8, 'Requests allowed to wait for the model (503 with '
+                         'Retry-After above).', **options)
+    flags.DEFINE_integer('max_connections', demo_server.MAX_CONNECTIONS,
+                         'Connections open at once, one thread each (a new one past this gets '
+                         '503 with Retry-After).', **options)
+    flags.DEFINE_float('timeout', demo_server.Handler.timeout,
+                       'Seconds a connection may stay silent before it is closed (408 mid-'
+                       'upload).', **options)
     flags.DEFINE_bool('verbose', False, 'Log every request (and TensorFlow\'s start-up).',
                       **options)
 
@@ -49,6 +55,8 @@ def _run(argv):
                           'Serving).', 2)
     if FLAGS.max_upload_mb <= 0 or FLAGS.max_queue < 0:
         cli.fail(program, '--max_upload_mb must be positive and --max_queue 0 or more.', 2)
+    if FLAGS.max_connections < 1 or FLAGS.timeout <= 0:
+        cli.fail(program, '--max_connections must be 1 or more and --timeout positive.', 2)
     try:
         if FLAGS.model:
             client.resolve_model_dir(FLAGS.model)  # A typo fails before TensorFlow loads.
@@ -56,7 +64,9 @@ def _run(argv):
             cli.import_tensorflow_quietly(FLAGS.verbose or cli.wants_tensorflow_logs())
         backend = client.make_backend(FLAGS.model, FLAGS.server)
         server = demo_server.make_server(backend, FLAGS.host, FLAGS.port, FLAGS.max_upload_mb,
-                                         FLAGS.max_queue, verbose=FLAGS.verbose)
+                                         FLAGS.max_queue, verbose=FLAGS.verbose,
+                                         timeout=FLAGS.timeout,
+                                         max_connections=FLAGS.max_connections)
     except client.PredictError as error:
         sys.exit(f'{program}: error: {error}')
     except OSError as error:
