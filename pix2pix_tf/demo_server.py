@@ -48,6 +48,11 @@ NUM_EXAMPLES = 6
 DISCARD_LIMIT = 256 * 1024 * 1024  # Over-limit uploads up to this size are read and dropped.
 UPLOAD_DEADLINE = 60  # Seconds one upload may take in all.
 MAX_CONNECTIONS = 256  # Open connections (one thread each); a new one past this gets 503.
+# Requests that may wait for the model. 32 clients looping on a 256x256 model, 2 CPU cores
+# (benchmarks/demo_latency.py --load): at 8, 2,491 503s and a p99 of 49 s to the photo (a
+# client that waits out Retry-After keeps losing its turn to those that just got theirs); at
+# 32, none, a p99 of 3.0 s, the same peak memory. Each waiting request holds its upload.
+MAX_QUEUE = 32
 BACKLOG = 128  # Connections the kernel holds before accept (socketserver's default is 5).
 # A connection past MAX_CONNECTIONS: its request is read (at most this many bytes, this long)
 # and answered 503 on a short-lived thread, at most REFUSING_THREADS at once.
@@ -361,8 +366,8 @@ class DemoServer(http.server.ThreadingHTTPServer):
 
 
 def make_server(backend, host: str = '127.0.0.1', port: int = 8000, max_upload_mb: float = 10,
-                max_queue: int = 8, examples: list[bytes] | None = None, verbose: bool = False,
-                timeout: float = Handler.timeout,
+                max_queue: int = MAX_QUEUE, examples: list[bytes] | None = None,
+                verbose: bool = False, timeout: float = Handler.timeout,
                 max_connections: int = MAX_CONNECTIONS) -> DemoServer:
     """The demo's DemoServer (port 0 picks a free port: see server_address)."""
     app = DemoApp(backend, int(max_upload_mb * 1024 * 1024), max_queue,

@@ -33,8 +33,8 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
                          upper_bound=65535, **options)
     flags.DEFINE_float('max_upload_mb', 10, 'Largest upload accepted, in MB (413 above).',
                        **options)
-    flags.DEFINE_integer('max_queue', 8, 'Requests allowed to wait for the model (503 with '
-                         'Retry-After above).', **options)
+    flags.DEFINE_integer('max_queue', demo_server.MAX_QUEUE, 'Requests allowed to wait for '
+                         'the model (503 with Retry-After above).', **options)
     flags.DEFINE_integer('max_connections', demo_server.MAX_CONNECTIONS,
                          'Connections open at once, one thread each (a new one past this gets '
                          '503 with Retry-After).', **options)
