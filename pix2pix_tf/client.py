@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from pix2pix_tf import image_files
+from pix2pix_tf import image_headers
 
 SIGNATURES = ('serving_default', 'predict_pixels')
 # No message size limit: a photo the size of a 4096x4096 sketch is 48 MiB of pixels.
@@ -69,21 +70,21 @@ class RejectedInput(PredictError):
 def check_input(data: bytes, max_sketch_size: int | None = None) -> tuple[int, int]:
     """(height, width) of a sketch the model reads; RejectedInput (one line) otherwise.
 
-    Read from the header (`image_files.header`, the twin of the signature's own check), so an
+    Read from the header (`image_headers.header`, the twin of the signature's own check), so an
     oversized sketch is refused before it is sent, or decoded here.
     """
-    found = image_files.header(data)
+    found = image_headers.header(data)
     if found is None:
-        raise RejectedInput(f'not a {"/".join(image_files.MODEL_FORMATS)} image')
+        raise RejectedInput(f'not a {"/".join(image_headers.MODEL_FORMATS)} image')
     _, height, width, pixels = found
     if max_sketch_size and max(height, width) > max_sketch_size:
         raise RejectedInput(f'{width}x{height} pixels is larger than the model accepts '
                             f'({max_sketch_size}x{max_sketch_size})')
     # A GIF's frames all count (the model's decoder reads every one); with no model card (TF
     # Serving) this process's own limits still hold: it decodes the sketch for the grid.
-    reason = image_files.size_problem(height, width, pixels,
-                                      min(max_sketch_size or image_files.MAX_SIDE,
-                                          image_files.MAX_SIDE))
+    reason = image_headers.size_problem(height, width, pixels,
+                                      min(max_sketch_size or image_headers.MAX_SIDE,
+                                          image_headers.MAX_SIDE))
     if reason or (max_sketch_size and pixels > max_sketch_size ** 2):
         raise RejectedInput(reason or f'a GIF whose frames hold {pixels} pixels in all, more '
                                       f'than the model accepts ({max_sketch_size}x'

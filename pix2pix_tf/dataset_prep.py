@@ -21,6 +21,7 @@ import numpy as np
 
 from pix2pix_tf import edges
 from pix2pix_tf import image_files
+from pix2pix_tf import image_headers
 
 MIN_SIDE = 32  # Smaller photos are skipped: nothing useful survives upscaling to 256.
 JPEG_QUALITY = 95
@@ -50,8 +51,8 @@ def decode_image(data: bytes) -> tuple[np.ndarray, str | None]:
     try:
         image, converted = image_files.decode(data)
     except image_files.ImageTooLarge:  # One reason for all sizes: one line in the summary.
-        raise SkippedFile(f'too large (over {image_files.MAX_SIDE} pixels a side or '
-                          f'{image_files.MAX_PIXELS} in all)') from None
+        raise SkippedFile(f'too large (over {image_headers.MAX_SIDE} pixels a side or '
+                          f'{image_headers.MAX_PIXELS} in all)') from None
     except image_files.UnreadableImage as error:
         raise SkippedFile(str(error)) from None
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), converted

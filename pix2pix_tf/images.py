@@ -144,7 +144,7 @@ def _byte_at(data: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.gather(data, positions), tf.int64)
 
 
-# The most blocks the GIF walk reads (see image_files.GIF_MAX_BLOCKS, its Python twin's).
+# The most blocks the GIF walk reads (see image_headers.GIF_MAX_BLOCKS, its Python twin's).
 GIF_MAX_BLOCKS = 2 ** 16
 _GIF_FLOOD = 2 ** 40
 
@@ -154,7 +154,7 @@ def _gif_header(encoded: tf.Tensor) -> tf.Tensor:
     frame, and the sum of the frames' areas (TensorFlow's GIF decoder reads every frame into
     memory, even with expand_animations=False). One loop step per block (frame, extension,
     data sub-block), at most GIF_MAX_BLOCKS: a GIF with more counts 2^40 pixels (refused).
-    The twin of `image_files._gif_size`, step for step."""
+    The twin of `image_headers._gif_size`, step for step."""
     data = tf.io.decode_raw(encoded, tf.uint8)
     length = tf.size(data, tf.int64)
     screen = _byte_at(data, tf.constant(6, tf.int64))
@@ -192,7 +192,7 @@ def _gif_header(encoded: tf.Tensor) -> tf.Tensor:
 def _webp_size(encoded: tf.Tensor) -> tf.Tensor:
     """(height, width) int64 [2] from a WebP's first chunk (VP8, VP8L or VP8X canvas); (0, 0)
     for another layout; `encoded`: at least its first 30 bytes (`_encoded_header` passes them
-    zero-padded). The twin of `image_files._webp_size`."""
+    zero-padded). The twin of `image_headers._webp_size`."""
     chunk = tf.strings.substr(encoded, 12, 4)
     vp8 = tf.equal(chunk, b'VP8 ') & tf.equal(tf.strings.substr(encoded, 23, 3), b'\x9d\x01\x2a')
     vp8l = tf.equal(chunk, b'VP8L') & tf.equal(tf.strings.substr(encoded, 20, 1), b'\x2f')
@@ -216,7 +216,7 @@ def encoded_header(encoded: tf.Tensor) -> tf.Tensor:
     JPEG (`tf.image.extract_jpeg_shape` stops at the frame header), PNG (IHDR), GIF (logical
     screen and frames), BMP (DIB header) and WebP (VP8/VP8L/VP8X). Other or truncated data
     gives (0, 0, 0): `decode_image` then rejects it with its own message. The twin of
-    `pix2pix_tf.image_files.header`, which clients use to refuse what the model would refuse.
+    `pix2pix_tf.image_headers.header`, which clients use to refuse what the model would refuse.
     """
     if tf.executing_eagerly():  # One traced graph, not one eager op per loop step.
         return _encoded_header_graph(encoded)

@@ -28,7 +28,7 @@ import time
 
 import tensorflow as tf
 
-from pix2pix_tf import image_files
+from pix2pix_tf import image_headers
 from pix2pix_tf import images
 from pix2pix_tf import sources
 
@@ -36,15 +36,15 @@ from pix2pix_tf import sources
 def decode_checked(encoded: tf.Tensor) -> tf.Tensor:
     """Encoded image (string scalar) -> uint8 [H, W, 3] on white (`images.on_white`).
 
-    Its header is checked first (`images.encoded_header`, image_files' MAX_SIDE and
+    Its header is checked first (`images.encoded_header`, image_headers' MAX_SIDE and
     MAX_PIXELS): an image declaring more is an InvalidArgumentError before decoding allocates
     it, which the pipelines skip (`ignore_errors`) as they skip a corrupt file.
     """
     header = images.encoded_header(encoded)
-    fits = (tf.reduce_max(header[:2]) <= image_files.MAX_SIDE) & (
-        header[2] <= image_files.MAX_PIXELS)
-    message = (f'Image too large: over {image_files.MAX_SIDE} pixels a side or '
-               f'{image_files.MAX_PIXELS} pixels in all; scale it down. Height, width, pixels:')
+    fits = (tf.reduce_max(header[:2]) <= image_headers.MAX_SIDE) & (
+        header[2] <= image_headers.MAX_PIXELS)
+    message = (f'Image too large: over {image_headers.MAX_SIDE} pixels a side or '
+               f'{image_headers.MAX_PIXELS} pixels in all; scale it down. Height, width, pixels:')
     with tf.control_dependencies([tf.debugging.Assert(fits, [message, header])]):
         return images.on_white(tf.io.decode_image(encoded, channels=0, expand_animations=False))
 

@@ -25,6 +25,7 @@ from pix2pix_tf import client
 from pix2pix_tf import dataset_prep
 from pix2pix_tf import demo_server
 from pix2pix_tf import image_files
+from pix2pix_tf import image_headers
 from pix2pix_tf import input_pipeline
 from pix2pix_tf import predictions
 
@@ -66,8 +67,8 @@ def over_limit(case, max_side: int) -> bool:
     if case.declared is None:
         return False
     height, width, pixels = case.declared
-    return (max(height, width) > min(max_side, image_files.MAX_SIDE)
-            or pixels > min(image_files.MAX_PIXELS, max_side ** 2))
+    return (max(height, width) > min(max_side, image_headers.MAX_SIDE)
+            or pixels > min(image_headers.MAX_PIXELS, max_side ** 2))
 
 
 def limit_refusal(case) -> re.Pattern:
@@ -273,11 +274,11 @@ def test_training_folder_check_and_decode(case_files):
         # over-limit case whose header TensorFlow reads is refused before decoding (a JPEG
         # cut short after its frame header fails in extract_jpeg_shape, before that).
         for case in case_files.values():
-            if over_limit(case, image_files.MAX_SIDE) and image_files.header(case.data):
+            if over_limit(case, image_headers.MAX_SIDE) and image_headers.header(case.data):
                 with pytest.raises(tf.errors.InvalidArgumentError,
                                    match='Image too large|Invalid JPEG data'):
                     decode(tf.constant(case.data, tf.string))
-    check_outcomes(case_files.values(), outcomes, seconds, memory, image_files.MAX_SIDE,
+    check_outcomes(case_files.values(), outcomes, seconds, memory, image_headers.MAX_SIDE,
                    usable=lambda case: case.extension != 'tif')
 
 
@@ -306,7 +307,7 @@ def test_dataset_builder_functions(cases, make_example):
         assert set(example) == {'sketch', 'photo'}
     seconds = {name: seconds.get(data_name, 0.0) for name, data_name in
                ((case.name, by_data[case.data]) for case in unique)}
-    check_outcomes(unique, outcomes, seconds, memory, image_files.MAX_SIDE)
+    check_outcomes(unique, outcomes, seconds, memory, image_headers.MAX_SIDE)
     summary = report.summary('hostile')
     assert 'too large (over 16384 pixels a side' in summary
     assert len(summary.splitlines()) < 30  # Reasons group: no line per declared size.

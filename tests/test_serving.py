@@ -24,7 +24,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pix2pix_tf import checkpoints
-from pix2pix_tf import image_files
+from pix2pix_tf import image_headers
 from pix2pix_tf import images
 from pix2pix_tf import models
 from pix2pix_tf import serving
@@ -349,10 +349,10 @@ def test_encoded_size_reads_the_header_of_each_format():
                        ('GIF', encode(array, 'GIF')), ('BMP', encode(array, 'BMP')),
                        ('top-down BMP', _bmp_top_down(array))):
         assert images.encoded_size(tf.constant(data)).numpy().tolist() == [37, 53], name
-        assert image_files.sniff(data)[1:] == (37, 53), name  # The clients' Python twin.
+        assert image_headers.sniff(data)[1:] == (37, 53), name  # The clients' Python twin.
     for data in (b'', b'not an image at all, longer than 26 bytes', encode(array, 'PNG')[:20]):
         assert images.encoded_size(tf.constant(data)).numpy().tolist() == [0, 0]
-        assert image_files.sniff(data) is None
+        assert image_headers.sniff(data) is None
 
 
 def test_oversized_sketches_are_refused_and_the_next_request_served(exported_model, workdir,
