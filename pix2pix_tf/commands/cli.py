@@ -114,10 +114,11 @@ def parse_flags(argv: list[str], flag_values=None, program: str | None = None,
 
 def wants_tensorflow_logs() -> bool:
     """True when the user asked for TensorFlow's own logs: --verbosity given to an absl
-    command, or TF_CPP_MIN_LOG_LEVEL set in the environment."""
+    command, or TF_CPP_MIN_LOG_LEVEL=0 in the environment. A level of 1-3 asks for fewer logs,
+    never for the start-up lines."""
     verbosity = flags.FLAGS['verbosity'] if 'verbosity' in flags.FLAGS else None
     return bool(verbosity is not None and verbosity.present) or (
-        'TF_CPP_MIN_LOG_LEVEL' in os.environ)
+        os.environ.get('TF_CPP_MIN_LOG_LEVEL', '').strip() == '0')
 
 
 def import_tensorflow_quietly(verbose: bool = False) -> None:
@@ -126,12 +127,14 @@ def import_tensorflow_quietly(verbose: bool = False) -> None:
     On a CPU machine TensorFlow 2.21 prints about ten lines at start-up (oneDNN, CUDA stubs,
     `failed call to cuInit`, CPU instructions), some before its log level applies, so they are
     caught at the file-descriptor level; if the import fails they are shown after all. Later
-    C++ logs below ERROR are hidden by TF_CPP_MIN_LOG_LEVEL=2. Nothing is hidden when
-    `verbose` or when the user set TF_CPP_MIN_LOG_LEVEL.
+    C++ logs below ERROR are hidden by TF_CPP_MIN_LOG_LEVEL=2 unless the user set a level of
+    their own (1-3: kept for those later logs; the start-up lines are hidden all the same, so
+    setting it never makes a command noisier). Nothing is hidden when `verbose` (a command's
+    --verbosity, or TF_CPP_MIN_LOG_LEVEL=0: `wants_tensorflow_logs`).
     """
-    if verbose or 'TF_CPP_MIN_LOG_LEVEL' in os.environ or 'tensorflow' in sys.modules:
+    if verbose or 'tensorflow' in sys.modules:
         return
-    os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
