@@ -165,7 +165,7 @@ def test_idle_connections_do_not_delay_a_fresh_client(exported_model):
     """100 connections that send nothing (or half a request line) hold a thread each until the
     socket timeout, and a fresh client is served meanwhile, well within that timeout; past
     --max_connections, a new connection gets 503 with Retry-After at once."""
-    timeout = 4.0
+    timeout = 3.0
     server = demo_server.make_server(client.LocalBackend(str(exported_model)), port=0,
                                      examples=[], timeout=timeout, max_connections=104)
     threading.Thread(target=server.serve_forever, daemon=True).start()
