@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(REPO, 'datasets'))
 
 import tensorflow_datasets as tfds  # noqa: E402
 
-from pix2pix_tf import dataset_prep  # noqa: E402
+from pix2pix_tf.data import dataset_prep  # noqa: E402
 from sketch2photo import sketch2photo_dataset_builder  # noqa: E402
 
 SHARED = os.path.join(REPO, '..', 'shared', 'data', 'realshoes')

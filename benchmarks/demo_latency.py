@@ -3,14 +3,14 @@
     python benchmarks/demo_latency.py [--requests 30]       # a fresh 256x256 model
     python benchmarks/demo_latency.py --model saved_models/sample --screenshot docs/demo.png
 
-Starts the demo server (pix2pix_tf.demo_server) on a free loopback port and posts a real 256x256
-sketch (a built-in sample pair's left half, PNG) to /predict, as the page does after each
-stroke: p50 and p95 of the full HTTP round trip (upload, decode, generator, PNG encode,
+Starts the demo server (pix2pix_tf.serving.demo_server) on a free loopback port and posts a
+real 256x256 sketch (a built-in sample pair's left half, PNG) to /predict, as the page does
+after each stroke: p50 and p95 of the full HTTP round trip (upload, decode, generator, PNG encode,
 download). The target is under 300 ms at p50 on 2 cores. Without --model it exports a freshly
 initialised 256x256 generator (paper mode) first: the cost does not depend on the weights.
 With --screenshot it also opens the page in headless Chromium (Debian's /usr/bin/chromium via
 Playwright), draws a few strokes with
-the mouse as tests/test_demo_server.py does, and saves a screenshot once the photo is shown.
+the mouse as tests/serving/test_demo_server.py does, and saves a screenshot once the photo is shown.
 
     python benchmarks/demo_latency.py --load [--requests 2048 --clients 32 --max_queue 8 32]
 
@@ -43,8 +43,8 @@ sys.path.insert(0, REPO)
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pix2pix_tf import demo_server  # noqa: E402
-from pix2pix_tf import client  # noqa: E402
+from pix2pix_tf.serving import client  # noqa: E402
+from pix2pix_tf.serving import demo_server  # noqa: E402
 
 STROKES = [[(0.12, 0.62), (0.25, 0.42), (0.45, 0.40), (0.62, 0.48), (0.88, 0.58), (0.9, 0.72)],
            [(0.9, 0.72), (0.12, 0.74), (0.12, 0.62)], [(0.25, 0.42), (0.27, 0.18), (0.42, 0.16),
@@ -206,10 +206,10 @@ def main():
     args = parser.parse_args()
     model = args.model
     if not model:
-        from pix2pix_tf import models
-        from pix2pix_tf import serving
+        from pix2pix_tf.model import networks
+        from pix2pix_tf.serving import signatures
 
-        model = serving.export(models.build_generator(256), 256, 'paper',
+        model = signatures.export(networks.build_generator(256), 256, 'paper',
                                tempfile.mkdtemp(prefix='demo_bench_'))
     if args.load:
         path = sorted(glob.glob(os.path.join(REPO, 'datasets', 'sample', 'val', '*.jpg')))[0]

@@ -3,7 +3,7 @@
     python benchmarks/evaluation.py [--pairs N]
 
 Scores real AB pairs (../shared/data/realshoes, or the shipped datasets/sample when ../shared
-is absent) with a 256x256 generator through `evaluation.evaluate`, the code behind evaluate.py
+is absent) with a 256x256 generator through `pixel_metrics.evaluate`, the code behind evaluate.py
 and training's periodic evaluation, in both inference modes; then once more with InceptionV3
 features for FID/KID (randomly initialised weights: the cost does not depend on the weights).
 """
@@ -19,9 +19,10 @@ sys.path.insert(0, REPO)
 
 import keras  # noqa: E402
 
-from pix2pix_tf import evaluation  # noqa: E402
-from pix2pix_tf import input_pipeline  # noqa: E402
-from pix2pix_tf import models  # noqa: E402
+from pix2pix_tf.data import input_pipeline  # noqa: E402
+from pix2pix_tf.data import record_readers  # noqa: E402
+from pix2pix_tf.evaluation import pixel_metrics  # noqa: E402
+from pix2pix_tf.model import networks  # noqa: E402
 
 SHARED = os.path.join(REPO, '..', 'shared', 'data', 'realshoes')
 SAMPLE = os.path.join(REPO, 'datasets', 'sample')
@@ -36,21 +37,21 @@ def main():
     if source == SAMPLE:
         print(f'{SHARED} not found: using the {SAMPLE} pairs instead.')
     files = sorted(glob.glob(os.path.join(source, '**', '*.jpg'), recursive=True))[:args.pairs]
-    generator = models.build_generator(256)
+    generator = networks.build_generator(256)
     inception = keras.applications.InceptionV3(include_top=False, weights=None, pooling='avg',
                                                input_shape=(299, 299, 3))
     rows = []
     for mode, features in (('eval', None), ('paper', None),
-                           ('eval', evaluation.make_feature_fn(inception))):
-        step = evaluation.make_eval_step(generator, mode)
+                           ('eval', pixel_metrics.make_feature_fn(inception))):
+        step = pixel_metrics.make_eval_step(generator, mode)
 
         def dataset():
-            return input_pipeline.pairs_dataset(*input_pipeline.ab_file_records(files), 256,
+            return input_pipeline.pairs_dataset(*record_readers.ab_file_records(files), 256,
                                                 args.batch_size)
 
-        evaluation.evaluate(step, dataset().take(1), features)  # Warm-up (tracing).
+        pixel_metrics.evaluate(step, dataset().take(1), features)  # Warm-up (tracing).
         started = time.perf_counter()
-        result = evaluation.evaluate(step, dataset(), features)
+        result = pixel_metrics.evaluate(step, dataset(), features)
         rate = result.metrics['num_examples'] / (time.perf_counter() - started)
         rows.append((f'{mode} mode' + (' + InceptionV3 features (FID/KID)' if features else ''),
                      rate))

@@ -12,7 +12,7 @@ without it), and the training step on this machine at the `auto` precision (time
 --rounds rounds, each followed by a run of the loop; the fastest timing counts). The
 pipeline must never be the bottleneck: the target is at least 10x the training step's images/s.
 
-It also times the real training loop (`train_lib.train_and_evaluate` on the AB folder: input
+It also times the real training loop (`loop.train_and_evaluate` on the AB folder: input
 pipeline, progress line, TensorBoard summaries every log_every steps) in its steady state, from
 the loop's own output: the summaries it writes every log_every steps carry their wall time, so
 each window between two of them gives the loop's images/s with everything it does per step (the
@@ -51,10 +51,10 @@ from tensorflow.core.util import event_pb2  # noqa: E402
 from absl import flags  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
-from pix2pix_tf import input_pipeline  # noqa: E402
-from pix2pix_tf import precision  # noqa: E402
-from pix2pix_tf import train_lib  # noqa: E402
 from pix2pix_tf.commands import train as train_command  # noqa: E402
+from pix2pix_tf.data import input_pipeline  # noqa: E402
+from pix2pix_tf.model import precision  # noqa: E402
+from pix2pix_tf.training import loop  # noqa: E402
 from sketch2photo import sketch2photo_dataset_builder  # noqa: E402
 import train_step  # noqa: E402
 
@@ -114,7 +114,7 @@ def loop_images_per_second(config, folder: str, workdir: str,
         config, dataset=folder, data_dir='', train_steps=loop_steps, eval_every=100000,
         sample_every=100000, checkpoint_every=100000, num_samples=0)
     with contextlib.redirect_stdout(io.StringIO()):  # The progress line still runs.
-        train_lib.train_and_evaluate(run_config, workdir)
+        loop.train_and_evaluate(run_config, workdir)
     marks = {}  # step -> wall time of the summary written after it.
     for path in glob.glob(os.path.join(workdir, 'train', 'events.out.tfevents.*')):
         for record in tf.data.TFRecordDataset(path):

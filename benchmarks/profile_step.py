@@ -41,8 +41,8 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
-from pix2pix_tf import precision  # noqa: E402
-from pix2pix_tf import train_step  # noqa: E402
+from pix2pix_tf.model import precision  # noqa: E402
+from pix2pix_tf.training import train_step  # noqa: E402
 
 KINDS = ('conv', 'transposed conv', 'batch norm', 'casts', 'concat / slice', 'layout',
          'element-wise', 'optimizer', 'other')
@@ -128,10 +128,10 @@ def read_trace(logdir: str) -> tuple[dict, dict, dict]:
 
 
 def layer_shapes(image_size: int) -> dict:
-    from pix2pix_tf import models
+    from pix2pix_tf.model import networks
 
     shapes = {}
-    for model in (models.build_generator(image_size), models.build_discriminator(image_size)):
+    for model in (networks.build_generator(image_size), networks.build_discriminator(image_size)):
         for layer in model.layers:
             shapes[f'{model.name}/{layer.name}'] = 'x'.join(map(str, layer.output.shape[1:]))
     return shapes

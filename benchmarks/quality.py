@@ -59,9 +59,10 @@ def train(name: str, flags: list[str], workdir: str) -> float:
 
 def score(workdir: str) -> list[dict]:
     """Rows {'weights', 'mode', 'strokes', 'l1', 'psnr', 'ssim'} for one trained workdir."""
-    from pix2pix_tf import checkpoints
-    from pix2pix_tf import evaluation
-    from pix2pix_tf import input_pipeline
+    from pix2pix_tf.data import input_pipeline
+    from pix2pix_tf.data import record_readers
+    from pix2pix_tf.evaluation import pixel_metrics
+    from pix2pix_tf.training import checkpoints
 
     files = sorted(glob.glob(os.path.join(DEV, 'val', '*.jpg')))
     config = config_lib.read_workdir_config(workdir)
@@ -69,12 +70,12 @@ def score(workdir: str) -> list[dict]:
     for use_ema in ([True, False] if config.ema_decay else [False]):
         _, generator, _ = checkpoints.restore_generator(workdir, use_ema=use_ema)
         for mode in ('paper', 'eval'):
-            step = evaluation.make_eval_step(generator, mode)
+            step = pixel_metrics.make_eval_step(generator, mode)
             for strokes, size in (('thin', 0), ('thick', THICK)):
                 dataset = input_pipeline.pairs_dataset(
-                    *input_pipeline.ab_file_records(files), config.image_size, 10,
+                    *record_readers.ab_file_records(files), config.image_size, 10,
                     thicken_strokes=size)
-                metrics = evaluation.evaluate(step, dataset).metrics
+                metrics = pixel_metrics.evaluate(step, dataset).metrics
                 rows.append({'weights': 'EMA' if use_ema else 'trained', 'mode': mode,
                              'strokes': strokes, 'l1': metrics['l1'] / 2,
                              'psnr': metrics['psnr'], 'ssim': metrics['ssim']})
@@ -86,15 +87,16 @@ def grid(workdir: str, path: str, count: int) -> None:
     import cv2
     import numpy as np
 
-    from pix2pix_tf import checkpoints
-    from pix2pix_tf import evaluation
-    from pix2pix_tf import input_pipeline
+    from pix2pix_tf.data import input_pipeline
+    from pix2pix_tf.data import record_readers
+    from pix2pix_tf.evaluation import pixel_metrics
+    from pix2pix_tf.training import checkpoints
 
     config, generator, _ = checkpoints.restore_generator(workdir)
     files = sorted(glob.glob(os.path.join(DEV, 'val', '*.jpg')))[::max(1, 100 // count)][:count]
-    dataset = input_pipeline.pairs_dataset(*input_pipeline.ab_file_records(files),
+    dataset = input_pipeline.pairs_dataset(*record_readers.ab_file_records(files),
                                            config.image_size, count)
-    result = evaluation.evaluate(evaluation.make_eval_step(generator, config.inference_mode),
+    result = pixel_metrics.evaluate(pixel_metrics.make_eval_step(generator, config.inference_mode),
                                  dataset, keep_examples=count)
     rows = [np.concatenate([np.repeat(result.examples['sketch'][i], 3, -1),
                             result.examples['generated'][i], result.examples['photo'][i]], 1)

@@ -33,7 +33,7 @@ sys.path.insert(0, REPO)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pix2pix_tf import serving  # noqa: E402
+from pix2pix_tf.serving import signatures  # noqa: E402
 from timing import generator_and_sketch  # noqa: E402
 from timing import percentile_ms  # noqa: E402
 from timing import timed  # noqa: E402
@@ -82,7 +82,7 @@ def sketch_like(size: int) -> np.ndarray:
 
 def request_costs(generator, size: int, folder: str) -> list[tuple]:
     """Rows of (sketch, encoded KB, seconds, peak growth MB, outcome), one process each."""
-    version = serving.export(generator, size, 'eval', os.path.join(folder, 'limit'))
+    version = signatures.export(generator, size, 'eval', os.path.join(folder, 'limit'))
     paths = {}
     for side, format_ in ((size, 'png'), (1024, 'png'), (4096, 'png'), (4096, 'jpg'),
                           (6000, 'png')):
@@ -123,7 +123,7 @@ def main():
         costs = request_costs(generator, size, folder)
     print(f'\nCost of one serving_default request by sketch size ({size}x{size} eval-mode export, '
           f'session loader as in TF Serving, default limit '
-          f'{serving.DEFAULT_MAX_SKETCH_SIZE}x{serving.DEFAULT_MAX_SKETCH_SIZE})')
+          f'{signatures.DEFAULT_MAX_SKETCH_SIZE}x{signatures.DEFAULT_MAX_SKETCH_SIZE})')
     print('| sketch | file KB | seconds | peak memory growth MB | outcome |\n|---|---|---|---|---|')
     for name, kilobytes, seconds, growth, outcome in costs:
         print(f'| {name} | {kilobytes:.0f} | {seconds:.2f} | {growth:.0f} | {outcome} |')
@@ -136,7 +136,7 @@ def main():
     rows.append(('Keras generator(x, training=False), eager', direct, direct_batch))
     with tempfile.TemporaryDirectory() as export_dir:
         for mode in ('eval', 'paper'):
-            path = serving.export(generator, size, mode, os.path.join(export_dir, mode))
+            path = signatures.export(generator, size, mode, os.path.join(export_dir, mode))
             loaded = tf.saved_model.load(path)
             serve = loaded.signatures['serving_default']
             predict_pixels = loaded.signatures['predict_pixels']

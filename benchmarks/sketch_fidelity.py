@@ -1,4 +1,4 @@
-"""Sketch fidelity and speed: pix2pix_tf.edges vs the real HED edge maps of edges2shoes.
+"""Sketch fidelity and speed: pix2pix_tf.data.edges vs the real HED edge maps of edges2shoes.
 
     python benchmarks/sketch_fidelity.py [--pairs ../shared/data/realshoes]
 
@@ -25,7 +25,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from pix2pix_tf import edges  # noqa: E402
+from pix2pix_tf.data import edges  # noqa: E402
 
 SHARED = os.path.join(REPO, '..', 'shared', 'data', 'realshoes')
 SAMPLE = os.path.join(REPO, 'datasets', 'sample')
@@ -74,7 +74,7 @@ def main():
     print(f'{len(pairs)} pairs from {os.path.normpath(folder)}; tolerance 2 px; '
           f'OpenCV {cv2.__version__}, 1 thread')
     print('| method | precision | recall | F1 | photos/s per core |\n|---|---|---|---|---|')
-    for name, function in (('pix2pix_tf.edges.photo_to_sketch', edges.photo_to_sketch),
+    for name, function in (('pix2pix_tf.data.edges.photo_to_sketch', edges.photo_to_sketch),
                            ('plain Canny 100/200', canny_baseline)):
         function(photos[0])  # Warm-up.
         started = time.perf_counter()

@@ -21,8 +21,8 @@ sys.path.insert(0, REPO)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pix2pix_tf import serving  # noqa: E402
-from pix2pix_tf import tflite_export  # noqa: E402
+from pix2pix_tf.serving import signatures  # noqa: E402
+from pix2pix_tf.serving import tflite_export  # noqa: E402
 from timing import generator_and_sketch  # noqa: E402
 from timing import percentile_ms  # noqa: E402
 from timing import timed  # noqa: E402
@@ -47,7 +47,7 @@ def main():
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        version = serving.export(generator, size, 'eval', os.path.join(folder, 'saved_model'))
+        version = signatures.export(generator, size, 'eval', os.path.join(folder, 'saved_model'))
         predict_pixels = tf.saved_model.load(version).signatures['predict_pixels']
         expected = predict_pixels(sketches=tf.constant(sketch))['photos'].numpy()
         saved_model_bytes = sum(os.path.getsize(os.path.join(root, name))

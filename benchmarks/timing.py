@@ -28,14 +28,14 @@ def generator_and_sketch(workdir: str | None, sketch_shape):
     The generator of a training workdir, or a freshly initialised 256x256 one (time and size do
     not depend on the weights); the sketch is white with 3% dark pixels, seeded.
     """
-    from pix2pix_tf import checkpoints
-    from pix2pix_tf import models
+    from pix2pix_tf.model import networks
+    from pix2pix_tf.training import checkpoints
 
     if workdir:
         config, generator, _ = checkpoints.restore_generator(workdir)
         size = config.image_size
     else:
-        size, generator = 256, models.build_generator(256)
+        size, generator = 256, networks.build_generator(256)
     rng = np.random.default_rng(0)
     return size, generator, np.where(rng.random(sketch_shape(size)) < 0.03, 0,
                                      255).astype(np.uint8)

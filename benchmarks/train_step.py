@@ -6,14 +6,14 @@
     python benchmarks/train_step.py --image_size=128 --batch_sizes=4 --jit=off \
         --precisions=mixed_bfloat16 --update_orders=simultaneous,alternating --ema_decay=0,0.999
 
-Times the real `train_lib` step (generator + discriminator forward, both backward passes, both
-Adam updates) on a fixed in-memory batch, so the input pipeline is not measured here (see
-benchmarks/input_pipeline.py). Each configuration is warmed up (tracing, XLA compilation) before
-timing. FLOPs count convolutions only, pass by pass as the step executes them (`PASSES`): a
-pass of a conv costs 2 * its multiply-adds, whether it is the forward pass, the kernel gradient
-or the input gradient. A simultaneous step is 80.1 GFLOP per image at 256x256, an alternating
-one (--update_order, the reference's order) 86.4. --ema_decay > 0 adds the generator's
-moving-average update to each step.
+Times the real training step (pix2pix_tf/training/train_step.py: generator + discriminator
+forward, both backward passes, both Adam updates) on a fixed in-memory batch, so the input
+pipeline is not measured here (see benchmarks/input_pipeline.py). Each configuration is warmed
+up (tracing, XLA compilation) before timing. FLOPs count convolutions only, pass by pass as the
+step executes them (`PASSES`): a pass of a conv costs 2 * its multiply-adds, whether it is the
+forward pass, the kernel gradient or the input gradient. A simultaneous step is 80.1 GFLOP per
+image at 256x256, an alternating one (--update_order, the reference's order) 86.4. --ema_decay >
+0 adds the generator's moving-average update to each step.
 """
 
 import argparse
@@ -28,9 +28,9 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
-from pix2pix_tf import models  # noqa: E402
-from pix2pix_tf import precision  # noqa: E402
-from pix2pix_tf import train_step  # noqa: E402
+from pix2pix_tf.model import networks  # noqa: E402
+from pix2pix_tf.model import precision  # noqa: E402
+from pix2pix_tf.training import train_step  # noqa: E402
 
 
 # Passes of each convolution in one training step, as (forward, kernel gradient, input
@@ -75,7 +75,7 @@ def conv_flops(model: keras.Model) -> int:
 def step_flops(image_size: int, update_order: str = 'simultaneous') -> int:
     """Convolution FLOPs one training step executes for one image (see PASSES)."""
     total = 0
-    for model in (models.build_generator(image_size), models.build_discriminator(image_size)):
+    for model in (networks.build_generator(image_size), networks.build_discriminator(image_size)):
         forward, kernel_gradient, input_gradient = PASSES[update_order][model.name]
         layers = conv_layer_flops(model)
         total += (forward + kernel_gradient + input_gradient) * sum(f for _, f in layers)
@@ -136,7 +136,7 @@ def main():
     parser.add_argument('--adam', default='fused', help='fused (precision.FusedAdam, what '
                         'training uses), keras (keras.optimizers.Adam) or both')
     parser.add_argument('--batch_norm', default='fused', help='fused '
-                        '(models.FusedBatchNormalization, what training uses), keras '
+                        '(networks.FusedBatchNormalization, what training uses), keras '
                         '(keras.layers.BatchNormalization) or both')
     args = parser.parse_args()
 

@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf import checkpoints
-from pix2pix_tf import client
 from pix2pix_tf import config as config_lib
-from pix2pix_tf import serving
+from pix2pix_tf.serving import client
+from pix2pix_tf.serving import signatures
+from pix2pix_tf.training import checkpoints
 
 KERAS_FILE = 'generator.keras'
 
@@ -85,6 +85,6 @@ def translate(sketches: np.ndarray, model, inference_mode: str = 'eval') -> np.n
             photos = signature(sketches=tf.constant(batch))['photos'].numpy()
             return photos[0] if single else photos
         model = load_generator(path)
-    module = serving.Pix2PixServing(model, model.input_shape[1], inference_mode)
+    module = signatures.Pix2PixServing(model, model.input_shape[1], inference_mode)
     photos = module.predict_pixels(tf.constant(batch))['photos'].numpy()
     return photos[0] if single else photos

@@ -54,7 +54,7 @@ class Config:
         'datasets/sample',
         'Training data: a folder of AB pairs (sketch left, photo right) or of sketches/ and '
         'photos/, with train/ and val/ subfolders; or a TFDS name such as sketch2photo/zappos '
-        '(see pix2pix_tf/sources.py).')
+        '(see pix2pix_tf/data/sources.py).')
     data_dir: str = _field('', 'TFDS data dir for a TFDS --dataset ("" = $TFDS_DATA_DIR or '
                            '~/tensorflow_datasets).')
     image_size: int = _field(256, 'Model input and output size in pixels; a power of two, 64-512.')

@@ -6,6 +6,7 @@ import pathlib
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from pix2pix_tf import config as config_lib  # noqa: E402
@@ -13,6 +14,16 @@ from pix2pix_tf import config as config_lib  # noqa: E402
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE = REPO / 'datasets' / 'sample'
 AB_FILES = sorted((SAMPLE / 'val').glob('*.jpg'))  # 10 real validation pairs, 512x256.
+
+
+def encoded_ab(height=32, width=64):
+    """An AB PNG whose left half is black strokes on white and right half is pure red."""
+    pair = np.full([height, width, 3], 255, np.uint8)
+    pair[:, : width // 2][height // 2] = 0  # A black line in the sketch.
+    pair[:, width // 2:] = [255, 0, 0]
+    import tensorflow as tf  # Only when a test makes one: conftest stays light.
+
+    return tf.io.encode_png(pair)
 
 
 def tiny_config(**overrides) -> config_lib.Config:
@@ -33,17 +44,17 @@ def make_config():
 @pytest.fixture(scope='session')
 def trained_workdir(tmp_path_factory):
     """A tiny model trained 3 real steps on the sample (shared by the serving-side tests)."""
-    from pix2pix_tf import train_lib
+    from pix2pix_tf.training import loop
 
     workdir = tmp_path_factory.mktemp('trained')
-    train_lib.train_and_evaluate(tiny_config(train_steps=3, eval_every=1000), str(workdir))
+    loop.train_and_evaluate(tiny_config(train_steps=3, eval_every=1000), str(workdir))
     return workdir
 
 
 @pytest.fixture(scope='session')
 def exported_model(trained_workdir, tmp_path_factory):
     """That model exported as export.py does (paper inference mode) as <dir>/1/."""
-    from pix2pix_tf import exports
+    from pix2pix_tf.serving import exports
 
     export_dir = tmp_path_factory.mktemp('models')
     exports.export_workdir(str(trained_workdir), str(export_dir), inference_mode='paper')
@@ -69,10 +80,10 @@ def predict_inputs(tmp_path):
 @pytest.fixture(scope='session')
 def evaluated_run(tmp_path_factory):
     """A tiny model trained 4 steps with two checkpoints, keeping the best by L1."""
-    from pix2pix_tf import train_lib
+    from pix2pix_tf.training import loop
 
     workdir = tmp_path_factory.mktemp('evaluated')
-    result = train_lib.train_and_evaluate(
+    result = loop.train_and_evaluate(
         tiny_config(train_steps=4, checkpoint_every=2, eval_every=2, keep_best='l1'),
         str(workdir))
     return workdir, result

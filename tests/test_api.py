@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import pix2pix_tf
-from pix2pix_tf import checkpoints
 from pix2pix_tf import config as config_lib
+from pix2pix_tf.training import checkpoints
 
 from conftest import REPO
 
@@ -23,7 +23,12 @@ def test_import_is_light_and_names_the_api():
     assert result.stdout.split() == ['False', 'Config', 'build_discriminator', 'build_generator',
                                      'export', 'load_generator', 'photo_to_sketch', 'train',
                                      'translate', '__version__']
-    assert pix2pix_tf.build_generator is __import__('pix2pix_tf.models').models.build_generator
+    from pix2pix_tf.model import networks
+    assert pix2pix_tf.build_generator is networks.build_generator
+    for name in pix2pix_tf.__all__:  # Each public name resolves where the package says it is.
+        assert getattr(pix2pix_tf, name) is not None
+    assert pix2pix_tf.export.__module__ == 'pix2pix_tf.serving.exports'
+    assert pix2pix_tf.train.__name__ == 'train_and_evaluate'
     with pytest.raises(AttributeError, match='no attribute'):
         pix2pix_tf.nothing_here  # noqa: B018
 
@@ -91,7 +96,7 @@ def test_keras_export_round_trip(trained_workdir, tmp_path):
 
 
 def test_paths_resolve_from_anywhere(tmp_path, monkeypatch):
-    from pix2pix_tf import sources
+    from pix2pix_tf.data import sources
 
     monkeypatch.chdir(REPO)
     config = pix2pix_tf.Config(dataset='datasets/sample', data_dir='~/tfds')

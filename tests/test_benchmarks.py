@@ -18,8 +18,8 @@ sys.path.insert(0, str(REPO / 'benchmarks'))
 import profile_step  # noqa: E402
 import train_step as step_benchmark  # noqa: E402
 
-from pix2pix_tf import models  # noqa: E402
-from pix2pix_tf import train_step  # noqa: E402
+from pix2pix_tf.model import networks  # noqa: E402
+from pix2pix_tf.training import train_step  # noqa: E402
 
 
 def _pass_of(op_type: str, transposed: bool) -> str:
@@ -57,8 +57,8 @@ def test_flop_accounting_counts_the_convolutions_a_step_executes(make_config, tm
     config = make_config(update_order=order, batch_size=1)
     executed = _executed_passes(config, tmp_path)
     expected = collections.Counter()
-    for model in (models.build_generator(64, filters=8),
-                  models.build_discriminator(64, filters=8)):
+    for model in (networks.build_generator(64, filters=8),
+                  networks.build_discriminator(64, filters=8)):
         passes = step_benchmark.PASSES[order][model.name]
         for index, (layer, _) in enumerate(step_benchmark.conv_layer_flops(model)):
             counts = dict(zip(('forward', 'kernel gradient', 'input gradient'), passes))
@@ -69,6 +69,6 @@ def test_flop_accounting_counts_the_convolutions_a_step_executes(make_config, tm
                     expected[f'{model.name}/{layer}', kind] = count
     assert executed == expected
     # The simultaneous step saves exactly one forward pass of the discriminator.
-    discriminator = step_benchmark.conv_flops(models.build_discriminator(256))
+    discriminator = step_benchmark.conv_flops(networks.build_discriminator(256))
     assert (step_benchmark.step_flops(256, 'alternating')
             - step_benchmark.step_flops(256, 'simultaneous')) == discriminator

@@ -22,9 +22,9 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from pix2pix_tf import config as config_lib
-from pix2pix_tf import dataset_prep
-from pix2pix_tf import input_pipeline
-from pix2pix_tf import sources
+from pix2pix_tf.data import dataset_prep
+from pix2pix_tf.data import input_pipeline
+from pix2pix_tf.data import sources
 
 from conftest import REPO
 from conftest import SAMPLE

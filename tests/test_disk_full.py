@@ -12,11 +12,11 @@ import sys
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import checkpoint_integrity
-from pix2pix_tf import checkpoints
-from pix2pix_tf import disk_space
-from pix2pix_tf import exports
-from pix2pix_tf import versions
+from pix2pix_tf.data import disk_space
+from pix2pix_tf.serving import exports
+from pix2pix_tf.serving import versions
+from pix2pix_tf.training import checkpoint_integrity
+from pix2pix_tf.training import checkpoints
 
 from conftest import REPO
 from conftest import SAMPLE

@@ -20,10 +20,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from pix2pix_tf import checkpoints
-from pix2pix_tf import client
-from pix2pix_tf import demo_server
-from pix2pix_tf import input_pipeline
+from pix2pix_tf.data import record_readers
+from pix2pix_tf.serving import client
+from pix2pix_tf.serving import demo_server
+from pix2pix_tf.training import checkpoints
 
 from conftest import REPO
 from conftest import SAMPLE
@@ -105,7 +105,7 @@ def test_bad_files_are_skipped_named_once_and_counted(tmp_path):
 def test_transparent_pixels_train_as_white_paper():
     pair = np.zeros((4, 8, 4), np.uint8)
     pair[:, 4:] = [10, 20, 30, 255]  # Opaque photo half; the sketch half is transparent.
-    sketch, photo = input_pipeline.decode_ab_pair(tf.io.encode_png(pair))
+    sketch, photo = record_readers.decode_ab_pair(tf.io.encode_png(pair))
     assert sketch.numpy().min() == 255
     np.testing.assert_array_equal(photo.numpy()[0, 0], [10, 20, 30])
 
@@ -113,7 +113,7 @@ def test_transparent_pixels_train_as_white_paper():
 LOCK_HOLDER = '''
 import sys, time
 sys.path.insert(0, sys.argv[2])
-from pix2pix_tf import workdir_lock
+from pix2pix_tf.training import workdir_lock
 with workdir_lock.hold(sys.argv[1], log=lambda line: None):
     print('locked', flush=True)
     time.sleep(300)

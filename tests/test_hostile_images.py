@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import client
-from pix2pix_tf import dataset_prep
-from pix2pix_tf import demo_server
-from pix2pix_tf import image_files
-from pix2pix_tf import image_headers
-from pix2pix_tf import input_pipeline
-from pix2pix_tf import predictions
+from pix2pix_tf.data import dataset_prep
+from pix2pix_tf.data import image_files
+from pix2pix_tf.data import image_headers
+from pix2pix_tf.data import record_readers
+from pix2pix_tf.serving import client
+from pix2pix_tf.serving import demo_server
+from pix2pix_tf.serving import predictions
 
 import hostile_images
 from serving_stand_ins import SessionModel
@@ -250,7 +250,7 @@ def test_signature_called_directly(exported_model, cases):
 
 
 def test_training_folder_check_and_decode(case_files):
-    decode = tf.function(input_pipeline.decode_ab_pair,
+    decode = tf.function(record_readers.decode_ab_pair,
                          input_signature=[tf.TensorSpec([], tf.string)])
     outcomes, seconds = {}, {}
     with PeakMemory() as memory:

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 
-from pix2pix_tf import dataset_prep  # noqa: E402
+from pix2pix_tf.data import dataset_prep  # noqa: E402
 
 SAMPLE = sorted(glob.glob(os.path.join(REPO, 'datasets', 'sample', 'train', '*.jpg')))
 ZAPPOS = [('Shoes', 'Oxfords', 'Bostonian'), ('Boots', 'Mid-Calf', 'Frye'),

@@ -5,7 +5,7 @@ your own product photos.
 
 Configs:
 - `zappos`: the raw UT-Zappos50K download; photos padded to square on white, resized to
-  256x256 and sketched by `pix2pix_tf.edges` (OpenCV). Splits by a hash of the image id:
+  256x256 and sketched by `pix2pix_tf.data.edges` (OpenCV). Splits by a hash of the image id:
   train 90%, validation 5%, test 5%.
 - `edges2shoes`: pix2pix's AB pairs (sketch LEFT, photo right); its train/ and val/ folders
   become the train and validation splits.
@@ -25,7 +25,7 @@ import sys
 import tensorflow_datasets as tfds
 from etils import epath
 
-from pix2pix_tf import dataset_prep
+from pix2pix_tf.data import dataset_prep
 
 IMAGE_SIZE = 256
 ZAPPOS_NAMES = ('ut-zap50k-images-square', 'ut-zap50k-images')

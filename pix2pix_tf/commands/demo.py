@@ -1,5 +1,5 @@
 """The `pix2pix-demo` command: draw a sketch, get a shoe, in a local web app on an exported
-model (the server and its page: pix2pix_tf/demo_server.py).
+model (the server and its page: pix2pix_tf/serving/demo_server.py).
 
     pix2pix-demo --model=saved_models/sample                         # http://127.0.0.1:8000
     pix2pix-demo --model=saved_models/sample/2 --port=9000
@@ -15,9 +15,9 @@ import sys
 from absl import flags
 from absl import logging
 
-from pix2pix_tf import client
-from pix2pix_tf import demo_server
 from pix2pix_tf.commands import cli
+from pix2pix_tf.serving import client
+from pix2pix_tf.serving import demo_server
 
 FLAGS = flags.FLAGS
 

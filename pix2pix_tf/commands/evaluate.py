@@ -24,12 +24,12 @@ from typing import NamedTuple
 from absl import flags
 from absl import logging
 
-from pix2pix_tf import client
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
-from pix2pix_tf import gan_metrics
-from pix2pix_tf import image_files
-from pix2pix_tf import sources
 from pix2pix_tf.commands import cli
+from pix2pix_tf.data import image_files
+from pix2pix_tf.data import sources
+from pix2pix_tf.evaluation import gan_metrics
+from pix2pix_tf.serving import client
 
 FLAGS = flags.FLAGS
 
@@ -81,7 +81,7 @@ class ScoredModel(NamedTuple):
 
     name: str  # 'step N' or the SavedModel's path.
     step: int | None  # The checkpoint's step; None for a SavedModel.
-    eval_step: object  # evaluation.make_eval_step / savedmodel_eval_step.
+    eval_step: object  # pixel_metrics.make_eval_step / savedmodel_eval_step.
     image_size: int | None  # Sketches are resized to this (None: unknown, 256 is used).
 
 
@@ -102,7 +102,8 @@ def _report_skipped(skipped: list, where: str, any_left: bool) -> None:
 
 def _data(config, image_size: int):
     """(function making the dataset, description) from the data flags."""
-    from pix2pix_tf import input_pipeline
+    from pix2pix_tf.data import input_pipeline
+    from pix2pix_tf.data import record_readers
 
     if FLAGS.pairs:
         files = image_files.files_matching(FLAGS.pairs, FLAGS.exclude)
@@ -111,7 +112,7 @@ def _data(config, image_size: int):
                              f'{" after --exclude" if FLAGS.exclude else ""}.')
         files, skipped = image_files.usable_files(files, ab_pair=True)
         _report_skipped(skipped, FLAGS.pairs, bool(files))
-        records = lambda: input_pipeline.ab_file_records(files)  # noqa: E731
+        records = lambda: record_readers.ab_file_records(files)  # noqa: E731
         description = f'{len(files)} AB pairs from {FLAGS.pairs}'
     elif FLAGS.sketches or FLAGS.photos:
         if not (FLAGS.sketches and FLAGS.photos):
@@ -119,7 +120,7 @@ def _data(config, image_size: int):
         sketch_files, photo_files, skipped = image_files.usable_pairs(
             *sources.match_by_name(FLAGS.sketches, FLAGS.photos))
         _report_skipped(skipped, FLAGS.sketches, bool(sketch_files))
-        records = lambda: input_pipeline.paired_file_records(sketch_files,  # noqa: E731
+        records = lambda: record_readers.paired_file_records(sketch_files,  # noqa: E731
                                                              photo_files)
         description = f'{len(sketch_files)} pairs from {FLAGS.sketches} + {FLAGS.photos}'
     else:
@@ -141,13 +142,13 @@ def _data(config, image_size: int):
 
 def _models(config) -> tuple[list[ScoredModel], str]:
     """The models to score, and the inference mode used."""
-    from pix2pix_tf import checkpoint_integrity
-    from pix2pix_tf import checkpoints
-    from pix2pix_tf import evaluation
+    from pix2pix_tf.evaluation import pixel_metrics
+    from pix2pix_tf.training import checkpoint_integrity
+    from pix2pix_tf.training import checkpoints
 
     if FLAGS.model:
         model_dir = client.resolve_model_dir(FLAGS.model)
-        eval_step, info = evaluation.savedmodel_eval_step(model_dir)
+        eval_step, info = pixel_metrics.savedmodel_eval_step(model_dir)
         return [ScoredModel(model_dir, None, eval_step, info.get('image_size'))], info.get(
             'inference_mode', 'as exported')
     mode = FLAGS.inference_mode or config.inference_mode
@@ -170,7 +171,7 @@ def _models(config) -> tuple[list[ScoredModel], str]:
             continue
         step = checkpoints.step_of(path)
         models.append(ScoredModel(f'step {step}', step,
-                                  evaluation.make_eval_step(generator, mode), config.image_size))
+                                  pixel_metrics.make_eval_step(generator, mode), config.image_size))
     if not models:
         raise config_lib.ConfigError(f'no readable checkpoint in {FLAGS.workdir}/checkpoints '
                                      f'(all set aside as *.damaged): restore them from a backup '
@@ -214,12 +215,12 @@ def _run(argv):
 def _evaluate(config) -> None:
     import tensorflow as tf  # Imported once the flags are known good.
 
-    from pix2pix_tf import evaluation
-    from pix2pix_tf import report
+    from pix2pix_tf.evaluation import pixel_metrics
+    from pix2pix_tf.evaluation import report
 
     feature_fn = None
     if FLAGS.inception_weights:
-        feature_fn = evaluation.make_feature_fn(gan_metrics.load_inception(
+        feature_fn = pixel_metrics.make_feature_fn(gan_metrics.load_inception(
             FLAGS.inception_weights))
     models, mode = _models(config)
     image_size = models[0].image_size or 256
@@ -237,7 +238,7 @@ def _evaluate(config) -> None:
     for index, (name, step, eval_step, _) in enumerate(models):
         started = time.perf_counter()
         keep = FLAGS.report_examples if index == len(models) - 1 else 0
-        result = evaluation.evaluate(eval_step, make_dataset(), feature_fn, keep)
+        result = pixel_metrics.evaluate(eval_step, make_dataset(), feature_fn, keep)
         seconds += time.perf_counter() - started
         scored += result.metrics['num_examples']
         rows.append({'model': name, 'step': step, 'metrics': result.metrics})
@@ -245,7 +246,7 @@ def _evaluate(config) -> None:
                                      result.metrics.items() if key != 'num_examples'),
               flush=True)
         if writer is not None and step is not None:
-            evaluation.write_scalars(writer, step, tag, result.metrics)
+            pixel_metrics.write_scalars(writer, step, tag, result.metrics)
     if writer is not None:
         writer.flush()
     info = {'model': FLAGS.workdir or models[0].name, 'data': description,

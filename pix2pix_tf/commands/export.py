@@ -6,7 +6,7 @@
 Reads <workdir>/config.json, restores the generator alone from the latest (or
 --checkpoint_step) checkpoint and writes <export_dir>/<version>/ atomically (see
 `versions.write_version`), with the model card in assets.extra/pix2pix.json (SavedModel) or
-generator.json (TFLite). The library side is `pix2pix_tf/exports.py`.
+generator.json (TFLite). The library side is `pix2pix_tf/serving/exports.py`.
 """
 
 import os
@@ -16,8 +16,8 @@ from absl import flags
 from absl import logging
 
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
-from pix2pix_tf import disk_space
 from pix2pix_tf.commands import cli
+from pix2pix_tf.data import disk_space
 
 FORMATS = ('saved_model', 'tflite', 'keras')  # = exports.FORMATS (not imported: TensorFlow).
 
@@ -35,7 +35,7 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
                       'saved_model: for TF Serving, saved_model_cli and tf.saved_model.load (both '
                       'signatures, any sketch size). tflite: generator.tflite for TensorFlow '
                       'Lite / LiteRT, eval inference mode, model-size sketches (see '
-                      'pix2pix_tf/tflite_export.py). keras: generator.keras for '
+                      'pix2pix_tf/serving/tflite_export.py). keras: generator.keras for '
                       'keras.models.load_model (fine-tuning, embedding in another model).',
                       **options)
     flags.DEFINE_enum('tflite_weights', 'float32', ('float32', 'float16'),
@@ -89,8 +89,8 @@ def _run(argv):
                                       f'_{FLAGS.format}'))
 
     cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
-    from pix2pix_tf import exports  # Imports TensorFlow: only once the flags are good.
-    from pix2pix_tf import versions
+    from pix2pix_tf.serving import exports  # Imports TensorFlow: only once the flags are good.
+    from pix2pix_tf.serving import versions
 
     try:
         path, checkpoint = exports.export_workdir(

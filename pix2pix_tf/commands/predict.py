@@ -9,13 +9,13 @@ locally or on TF Serving.
 
 Arguments are files, folders (their images, sorted) or glob patterns: sketches drawn dark on
 white, any size, PNG/JPEG/BMP/GIF. For each it writes `<name>.png`, the generated photo at the
-input's size, to --output_dir (see pix2pix_tf/predictions.py; --grid adds grid.png).
+input's size, to --output_dir (see pix2pix_tf/serving/predictions.py; --grid adds grid.png).
 
 --model loads a SavedModel in this process (a folder of numbered versions picks the highest);
 --server sends the images to TF Serving: an `http://host:8501/v1/models/<name>` URL uses its
 REST predict API, a `host:8500/<name>[/<version>]` address its gRPC PredictionService (needs
 `pip install -e ".[grpc]"`), on `serving_default` or, with --signature=predict_pixels, on uint8
-pixels (pix2pix_tf/client.py). Exit status 1 when an input was skipped.
+pixels (pix2pix_tf/serving/client.py). Exit status 1 when an input was skipped.
 """
 
 import os
@@ -24,9 +24,9 @@ import sys
 from absl import flags
 from absl import logging
 
-from pix2pix_tf import client
-from pix2pix_tf import predictions
 from pix2pix_tf.commands import cli
+from pix2pix_tf.serving import client
+from pix2pix_tf.serving import predictions
 
 FLAGS = flags.FLAGS
 
@@ -43,7 +43,7 @@ def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
     flags.DEFINE_bool('grid', False, 'Also write grid.png: a row per input, [photo |] sketch | '
                       'generated photo.', **options)
     flags.DEFINE_bool('from_photo', False, 'The inputs are photos: sketch them first '
-                      '(pix2pix_tf/edges.py) and write each sketch too.', **options)
+                      '(pix2pix_tf/data/edges.py) and write each sketch too.', **options)
     flags.DEFINE_integer('batch_size', 8, 'Images per request.', **options)
 
 

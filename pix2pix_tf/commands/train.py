@@ -1,4 +1,4 @@
-"""The `train.py` / `pix2pix-train` command: flags -> Config -> train_lib.train_and_evaluate.
+"""The `train.py` / `pix2pix-train` command: flags -> Config -> loop.train_and_evaluate.
 
     python train.py --flagfile=sample.flags          # built-in sample, 2-core CPU, 6-9 min
     python train.py --flagfile=cpu.flags --dataset=<folder with train/ and val/>
@@ -20,10 +20,10 @@ from absl import flags
 from absl import logging
 
 from pix2pix_tf import config as config_lib  # No TensorFlow here: errors come fast.
-from pix2pix_tf import disk_space
-from pix2pix_tf import sources
-from pix2pix_tf import workdir_lock
 from pix2pix_tf.commands import cli
+from pix2pix_tf.data import disk_space
+from pix2pix_tf.data import sources
+from pix2pix_tf.training import workdir_lock
 
 FLAGS = flags.FLAGS
 
@@ -107,11 +107,11 @@ def _check_and_train(argv, program):
             workdir_lock.remove_stale_temporaries(FLAGS.workdir)
 
         cli.import_tensorflow_quietly(cli.wants_tensorflow_logs())
-        from pix2pix_tf import divergence  # Imports TensorFlow: only once the flags are good.
-        from pix2pix_tf import train_lib
+        from pix2pix_tf.training import divergence  # Imports TensorFlow: flags are good.
+        from pix2pix_tf.training import loop
 
         try:
-            result = train_lib.train_and_evaluate(config, FLAGS.workdir, source)
+            result = loop.train_and_evaluate(config, FLAGS.workdir, source)
         except (config_lib.ConfigError, divergence.NonFiniteLossError,
                 disk_space.DiskFullError) as error:
             sys.exit(f'{program}: error: {error}')

@@ -1,6 +1,6 @@
 """The pix2pix-demo command: it starts on TF Serving's REST API without TensorFlow, takes a
 flagfile and the old --backend name, and refuses bad flags with one line (the server itself:
-tests/test_demo_server.py)."""
+tests/serving/test_demo_server.py)."""
 
 import subprocess
 import sys

@@ -9,7 +9,7 @@ import sys
 
 import tensorflow as tf
 
-from pix2pix_tf import versions
+from pix2pix_tf.serving import versions
 
 from conftest import REPO
 from conftest import SAMPLE

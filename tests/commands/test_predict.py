@@ -1,5 +1,5 @@
 """The pix2pix-predict command: flags, positional inputs, progress and one-line errors (the
-library side is tests/test_predictions.py)."""
+library side is tests/serving/test_predictions.py)."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO
 
-from pix2pix_tf import client
+from pix2pix_tf.serving import client
 
 
 def test_command_on_a_folder_with_grid(exported_model, predict_inputs, tmp_path):

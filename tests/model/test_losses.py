@@ -1,0 +1,56 @@
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from pix2pix_tf.model import losses
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def test_bce_with_logits_by_hand():
+    # One example, two "patches": logits 2 and -1.
+    logits = tf.constant([[[[2.0]], [[-1.0]]]])  # [1, 2, 1, 1]
+    # BCE(label=1, z) = softplus(-z); BCE(label=0, z) = softplus(z).
+    expected_real = (softplus(-2.0) + softplus(1.0)) / 2
+    expected_fake = (softplus(2.0) + softplus(-1.0)) / 2
+    np.testing.assert_allclose(losses.generator_gan_loss(logits), [expected_real], rtol=1e-6)
+    np.testing.assert_allclose(losses.discriminator_real_loss(logits), [expected_real],
+                               rtol=1e-6)
+    np.testing.assert_allclose(losses.discriminator_fake_loss(logits), [expected_fake],
+                               rtol=1e-6)
+
+
+def test_discriminator_loss_is_mean_of_real_and_fake_terms():
+    real = tf.fill([2, 3, 3, 1], 3.0)
+    fake = tf.fill([2, 3, 3, 1], -0.5)
+    expected = 0.5 * (softplus(-3.0) + softplus(-0.5))
+    terms = losses.discriminator_loss(real, fake)
+    np.testing.assert_allclose(terms['total_loss'], [expected] * 2, rtol=1e-6)
+    np.testing.assert_allclose(terms['real_loss'], [softplus(-3.0)] * 2, rtol=1e-6)
+    np.testing.assert_allclose(terms['fake_loss'], [softplus(-0.5)] * 2, rtol=1e-6)
+
+
+def test_l1_and_weighted_generator_loss_by_hand():
+    photo = tf.zeros([2, 2, 2, 3])
+    generated = tf.concat([tf.fill([1, 2, 2, 3], 0.5), tf.fill([1, 2, 2, 3], -0.25)], axis=0)
+    np.testing.assert_allclose(losses.l1_loss(photo, generated), [0.5, 0.25])
+    fake_logits = tf.zeros([2, 3, 3, 1])  # BCE(1, 0) = log 2.
+    terms = losses.generator_loss(fake_logits, photo, generated, 100.0)
+    np.testing.assert_allclose(terms['total_loss'], [math.log(2) + 50.0, math.log(2) + 25.0],
+                               rtol=1e-6)
+    np.testing.assert_allclose(terms['l1_loss'], [0.5, 0.25])  # Unweighted.
+    np.testing.assert_allclose(terms['gan_loss'], [math.log(2)] * 2, rtol=1e-6)
+
+
+def test_accuracies_count_patches_on_the_right_side():
+    logits = tf.constant([[[[1.0], [-1.0]], [[2.0], [3.0]]]])  # 3 of 4 patches > 0.
+    np.testing.assert_allclose(losses.real_accuracy(logits), [0.75])
+    np.testing.assert_allclose(losses.fake_accuracy(logits), [0.25])
+
+
+def test_losses_are_float32_for_bfloat16_logits():
+    logits = tf.cast(tf.fill([1, 2, 2, 1], 1.0), tf.bfloat16)
+    assert losses.generator_gan_loss(logits).dtype == tf.float32

@@ -1,0 +1,158 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf.model import networks
+from pix2pix_tf.model import precision
+
+from conftest import tiny_config
+
+
+def test_parameter_counts_at_256():
+    # The reference architecture (junyanz/pytorch-CycleGAN-and-pix2pix), 1-channel sketch.
+    # The issue's numbers, 54,423,811 and 2,768,385, are the TF tutorial's twin: it adds a
+    # BatchNorm (4 x 512 values) on the 1x1 bottleneck, which collapses in eval mode, and drops
+    # the bias (64 values) of the discriminator's first conv. See networks.py.
+    generator = networks.build_generator(256)
+    discriminator = networks.build_discriminator(256)
+    assert generator.count_params() == 54_423_811 - 4 * 512
+    assert discriminator.count_params() == 2_768_385 + 64
+    assert discriminator.output.shape == (None, 30, 30, 1)
+    assert generator.output.shape == (None, 256, 256, 3)
+
+
+@pytest.mark.parametrize('size, depth, dropout_blocks, patches', [
+    (64, 6, 1, 6), (128, 7, 2, 14), (256, 8, 3, 30), (512, 9, 4, 62)])
+def test_depth_and_dropout_follow_image_size(size, depth, dropout_blocks, patches):
+    generator = networks.build_generator(size)
+    assert networks.unet_depth(size) == depth
+    convs = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)
+             and not isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert len(convs) == depth
+    assert [conv.filters for conv in convs][:5] == [64, 128, 256, 512, 512][:min(depth, 5)]
+    dropouts = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dropout)]
+    assert len(dropouts) == dropout_blocks
+    assert all(layer.rate == 0.5 for layer in dropouts)
+    assert networks.build_discriminator(size).output.shape == (None, patches, patches, 1)
+
+
+def test_no_norm_on_bottleneck_and_outermost_encoder():
+    generator = networks.build_generator(64)
+    names = {layer.name for layer in generator.layers}
+    assert 'encoder_1_norm' not in names and 'encoder_6_norm' not in names
+    assert {'encoder_2_norm', 'encoder_5_norm', 'decoder_6_norm'} <= names
+
+
+def test_pytorch_defaults_are_set_explicitly():
+    generator = networks.build_generator(64)
+    norm = generator.get_layer('encoder_2_norm')
+    assert (norm.momentum, norm.epsilon) == (0.9, 1e-5)
+    assert generator.get_layer('encoder_1_act').negative_slope == pytest.approx(0.2)
+    kernel = generator.get_layer('encoder_3_conv').kernel.numpy()
+    assert abs(kernel.std() - 0.02) < 0.002 and abs(kernel.mean()) < 0.002
+
+
+def test_biases_only_where_no_norm_follows():
+    generator = networks.build_generator(64, norm='instance')
+    assert not generator.get_layer('encoder_2_norm').weights  # Instance norm: no affine.
+    assert not generator.get_layer('encoder_2_conv').use_bias  # The norm would cancel it.
+    assert not generator.get_layer('decoder_3_conv').use_bias
+    assert generator.get_layer('encoder_1_conv').use_bias  # No norm after these two.
+    assert generator.get_layer('encoder_6_conv').use_bias
+    batch = networks.build_generator(64, norm='batch')
+    assert not batch.get_layer('encoder_1_conv').use_bias  # As the reference with batch norm.
+    assert batch.get_layer('decoder_1_conv').use_bias  # The output conv always has one.
+    discriminator = networks.build_discriminator(64, norm='instance')
+    assert discriminator.get_layer('block_1_conv').use_bias
+    assert not discriminator.get_layer('block_2_conv').use_bias
+
+
+def test_outputs_are_float32_in_range_under_mixed_bfloat16():
+    keras.mixed_precision.set_global_policy('mixed_bfloat16')
+    try:
+        generator = networks.build_generator(64, filters=8)
+        discriminator = networks.build_discriminator(64, filters=8)
+    finally:
+        keras.mixed_precision.set_global_policy('float32')
+    assert generator.get_layer('encoder_2_conv').compute_dtype == 'bfloat16'
+    sketch = tf.random.uniform([2, 64, 64, 1], -1, 1)
+    photo = generator(sketch, training=False)
+    assert photo.dtype == tf.float32
+    assert float(tf.reduce_max(tf.abs(photo))) <= 1.0
+    assert discriminator([sketch, photo]).dtype == tf.float32
+
+
+def test_generate_paper_mode_mutates_nothing_and_ignores_batch_mates():
+    generator = networks.build_generator(64, filters=8)
+    sketch = tf.random.uniform([3, 64, 64, 1], -1, 1)
+    before = [variable.numpy().copy() for variable in generator.variables]
+    batch = networks.generate(generator, sketch, 'paper').numpy()
+    alone = networks.generate(generator, sketch[:1], 'paper').numpy()
+    after = [variable.numpy() for variable in generator.variables]
+    assert all(np.array_equal(b, a) for b, a in zip(before, after))
+    # Each image is normalised with its own statistics: its output does not depend on others.
+    np.testing.assert_allclose(batch[:1], alone, atol=1e-5)
+    # Deterministic: the same sketch gives the same photo.
+    np.testing.assert_allclose(networks.generate(generator, sketch, 'paper'), batch, atol=1e-6)
+
+
+def test_generate_modes_differ_and_eval_matches_keras_call():
+    generator = networks.build_generator(64, filters=8)
+    sketch = tf.random.uniform([2, 64, 64, 1], -1, 1)
+    evaluated = networks.generate(generator, sketch, 'eval')
+    np.testing.assert_allclose(evaluated, generator(sketch, training=False), atol=1e-6)
+    assert not np.allclose(networks.generate(generator, sketch, 'paper'), evaluated, atol=1e-3)
+    with pytest.raises(ValueError, match='paper or eval'):
+        networks.generate(generator, sketch, 'train')
+
+
+@pytest.mark.parametrize('policy', ['float32', 'mixed_bfloat16'])
+def test_fused_batch_norm_matches_keras_batch_norm(policy):
+    """Outputs, gradients and moving statistics of FusedBatchNormalization are Keras's."""
+    with precision.policy(policy):
+        options = dict(momentum=0.9, epsilon=1e-5,
+                       gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02, seed=1))
+        stock = keras.layers.BatchNormalization(**options)
+        fused = networks.FusedBatchNormalization(**options)
+        inputs = tf.cast(tf.random.stateless_normal([4, 6, 6, 8], seed=[1, 2]) * 3 + 1,
+                         stock.compute_dtype)
+        stock.build(inputs.shape)
+        fused.build(inputs.shape)
+        fused.set_weights(stock.get_weights())
+        # A loss with a well-conditioned input gradient (the sum of squares of a normalized
+        # tensor hardly depends on the input: its gradient would be rounding noise).
+        weights = tf.random.stateless_normal([4, 6, 6, 8], seed=[3, 4])
+        results = []
+        for layer in (stock, fused):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                outputs = layer(inputs, training=True)
+                loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * weights)
+            gradients = tape.gradient(loss, [inputs, *layer.trainable_weights])
+            results.append((outputs, gradients, layer.get_weights()[2:],
+                            layer(inputs, training=False)))
+    (outputs, gradients, moving, eval_outputs), fused_results = results
+    assert fused_results[0].dtype == outputs.dtype == stock.compute_dtype
+    tolerance = 1e-5 if policy == 'float32' else 2e-2
+    for expected, got in zip([outputs, *gradients, *moving, eval_outputs],
+                             [fused_results[0], *fused_results[1], *fused_results[2],
+                              fused_results[3]]):
+        expected, got = np.asarray(tf.cast(expected, tf.float32)), np.asarray(
+            tf.cast(got, tf.float32))
+        np.testing.assert_allclose(got, expected, rtol=tolerance,
+                                   atol=tolerance * np.abs(expected).max())
+    assert not np.allclose(moving[1], 1.0)  # The statistics moved.
+
+
+def test_training_nets_use_fused_batch_norm_with_the_variables_of_the_stock_layer():
+    config = tiny_config()
+    generator, discriminator = networks.build_models(config)
+    stock = networks.build_generator(64, 'batch', 8, 0.5)
+    fused_layers = [layer for layer in generator.layers
+                    if isinstance(layer, networks.FusedBatchNormalization)]
+    assert fused_layers and any(isinstance(layer, networks.FusedBatchNormalization)
+                                for layer in discriminator.layers)
+    assert not any(isinstance(layer, networks.FusedBatchNormalization) for layer in stock.layers)
+    assert [weight.path for weight in generator.weights] == [weight.path
+                                                             for weight in stock.weights]

@@ -1,0 +1,32 @@
+"""The workdir's checkpoints: lookup by step, and restoring the generator alone (under any dtype
+policy)."""
+
+import keras
+import pytest
+
+from pix2pix_tf.config import ConfigError
+from pix2pix_tf.model import precision
+from pix2pix_tf.training import checkpoints
+
+
+def test_checkpoint_lookup_by_step(trained_workdir, tmp_path):
+    assert checkpoints.available_steps(str(trained_workdir)) == [3]
+    path = checkpoints.checkpoint_path(str(trained_workdir))
+    assert checkpoints.step_of(path) == 3 and path == checkpoints.checkpoint_path(
+        str(trained_workdir), 3)
+    with pytest.raises(ConfigError, match='no checkpoint for step 9 .* available steps: 3'):
+        checkpoints.checkpoint_path(str(trained_workdir), 9)
+    with pytest.raises(ConfigError, match='no checkpoint in .*: train first'):
+        checkpoints.checkpoint_path(str(tmp_path))
+
+
+def test_restore_generator_is_float32_whatever_the_policy_and_restores_the_policy(
+        trained_workdir):
+    with precision.policy('mixed_bfloat16'):
+        config, generator, path = checkpoints.restore_generator(str(trained_workdir))
+        assert keras.mixed_precision.global_policy().name == 'mixed_bfloat16'
+    assert keras.mixed_precision.global_policy().name == 'float32'
+    assert generator.dtype_policy.name == 'float32' and config.image_size == 64
+    assert checkpoints.step_of(path) == 3
+    with pytest.raises(ConfigError, match='holds no generator moving average'):
+        checkpoints.restore_generator(str(trained_workdir), use_ema=True)

@@ -1,0 +1,100 @@
+"""The training step's update orders and the generator's moving average (train_step.py)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf import config as config_lib
+from pix2pix_tf.model import losses
+from pix2pix_tf.training import checkpoints
+from pix2pix_tf.training import loop
+from pix2pix_tf.training import train_step
+
+
+def _batch(seed=0):
+    generator = tf.random.Generator.from_seed(seed)
+    return {'sketch': generator.uniform([2, 64, 64, 1], -1, 1),
+            'photo': generator.uniform([2, 64, 64, 3], -1, 1)}
+
+
+def _state(config):
+    keras.utils.set_random_seed(1)
+    return train_step.create_state(config, 'float32')
+
+
+def _gan_loss(discriminator, sketch, generated):
+    logits = discriminator([sketch, generated], training=True)
+    return float(tf.reduce_mean(losses.generator_gan_loss(logits)))
+
+
+@pytest.mark.parametrize('order', ['simultaneous', 'alternating'])
+def test_update_order_decides_which_d_the_generator_loss_sees(make_config, order):
+    # No dropout: the generator's forward pass is then a function of its weights and the batch.
+    config = make_config(update_order=order, dropout_rate=0.0)
+    state, batch = _state(config), _batch()
+    generated = state.generator(batch['sketch'], training=True)
+    loss_before = _gan_loss(state.discriminator, batch['sketch'], generated)
+    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+    metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
+    loss_after = _gan_loss(state.discriminator, batch['sketch'], generated)
+    assert abs(loss_after - loss_before) > 1e-3  # D's one step changed what it says.
+    # simultaneous: G's loss came from D before its update; alternating (the reference's
+    # order): from D after it.
+    expected = loss_after if order == 'alternating' else loss_before
+    assert float(metrics['generator/gan_loss']) == pytest.approx(expected, rel=1e-4)
+
+
+def test_both_orders_make_the_same_discriminator_update(make_config):
+    weights = {}
+    for order in ('simultaneous', 'alternating'):
+        config = make_config(update_order=order, dropout_rate=0.0)
+        state = _state(config)
+        step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+        step(iter(tf.data.Dataset.from_tensors(_batch()).repeat()), tf.constant(0))
+        weights[order] = ([v.numpy() for v in state.discriminator.trainable_variables],
+                          [v.numpy() for v in state.generator.trainable_variables])
+    # (Their moving statistics differ: alternating runs D three times, simultaneous twice.)
+    for simultaneous, alternating in zip(weights['simultaneous'][0], weights['alternating'][0]):
+        np.testing.assert_allclose(simultaneous, alternating, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, b, rtol=1e-5, atol=1e-6)
+               for a, b in zip(weights['simultaneous'][1], weights['alternating'][1]))
+
+
+def test_ema_follows_the_generator_with_the_warmed_up_decay(make_config):
+    config = make_config(ema_decay=0.9)
+    state = _state(config)
+    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+    iterator = iter(tf.data.Dataset.from_tensors(_batch()).repeat())
+    expected = [w.copy() for w in state.generator.get_weights()]
+    np.testing.assert_array_equal(expected[0], state.ema_generator.get_weights()[0])
+    for update in range(1, 4):
+        step(iterator, tf.constant(0))
+        decay = min(0.9, (1 + update) / (10 + update))
+        expected = [decay * e + (1 - decay) * w
+                    for e, w in zip(expected, state.generator.get_weights())]
+    averaged = state.ema_generator.get_weights()
+    assert len(averaged) == len(expected)  # Moving statistics included.
+    for got, want in zip(averaged, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, w) for a, w in zip(averaged, state.generator.get_weights()))
+
+
+def test_ema_is_checkpointed_restored_and_added_to_a_run_without_it(make_config, tmp_path):
+    workdir = str(tmp_path)
+    loop.train_and_evaluate(make_config(train_steps=2, checkpoint_every=2), workdir)
+    first = checkpoints.checkpoint_path(workdir)
+    assert not checkpoints.has_ema(first)
+    with pytest.raises(config_lib.ConfigError, match='holds no generator moving average'):
+        checkpoints.restore_generator(workdir, use_ema=True)
+    # Resumed with --ema_decay: the average starts at the restored generator.
+    loop.train_and_evaluate(make_config(train_steps=3, checkpoint_every=2, ema_decay=0.5),
+                                 workdir)
+    assert checkpoints.has_ema(checkpoints.checkpoint_path(workdir))
+    _, average, _ = checkpoints.restore_generator(workdir)  # The default: the average.
+    _, trained, _ = checkpoints.restore_generator(workdir, use_ema=False)
+    _, before, _ = checkpoints.restore_generator(workdir, step=2, use_ema=False)
+    # One update with decay min(0.5, 4/13): the average is the two generators' blend.
+    decay = 4 / 13
+    for a, t, b in zip(average.get_weights(), trained.get_weights(), before.get_weights()):
+        np.testing.assert_allclose(a, decay * b + (1 - decay) * t, rtol=1e-4, atol=1e-5)
