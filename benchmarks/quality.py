@@ -1,5 +1,6 @@
-"""Dev-set quality of training recipes: L1, PSNR, SSIM in both inference modes, thin and thick
-strokes, with and without the generator's moving average, and the wall-clock of each run.
+"""Dev-set quality of training recipes: L1, PSNR, SSIM and the realism statistics
+(docs/evaluation.md, "Realism") in both inference modes, thin and thick strokes, with and
+without the generator's moving average, and the wall-clock of each run.
 
     python benchmarks/dev_split.py                   # once: runs/dev/{train,val} (999 + 100)
     python benchmarks/quality.py                     # trains and scores the two recipes below
@@ -43,6 +44,7 @@ RECIPES = {
     'cpu': ['--flagfile=cpu.flags'],
 }
 THICK = 5
+REALISM = ('colour_ratio', 'colour_distance', 'texture_ratio', 'two_sample_accuracy')
 
 
 def train(name: str, flags: list[str], workdir: str) -> float:
@@ -78,7 +80,7 @@ def score(workdir: str) -> list[dict]:
                 metrics = pixel_metrics.evaluate(step, dataset).metrics
                 rows.append({'weights': 'EMA' if use_ema else 'trained', 'mode': mode,
                              'strokes': strokes, 'l1': metrics['l1'] / 2,
-                             'psnr': metrics['psnr'], 'ssim': metrics['ssim']})
+                             **{name: metrics[name] for name in ('psnr', 'ssim') + REALISM}})
     return rows
 
 
@@ -112,12 +114,15 @@ def grid(workdir: str, path: str, count: int) -> None:
 
 def table(results: dict) -> str:
     lines = ['| recipe | weights | inference mode | strokes | L1 (0-1) | PSNR (dB) | SSIM | '
-             'wall-clock |', '|---|---|---|---|---|---|---|---|']
+             'colour ratio | colour JS | texture ratio | 2-sample acc. | wall-clock |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for name, (rows, seconds) in results.items():
         for row in rows:
             wall = f'{seconds / 60:.1f} min' if seconds else '-'
+            realism = ' | '.join(f'{row[key]:.3f}' for key in REALISM)
             lines.append(f'| {name} | {row["weights"]} | {row["mode"]} | {row["strokes"]} | '
-                         f'{row["l1"]:.4f} | {row["psnr"]:.2f} | {row["ssim"]:.4f} | {wall} |')
+                         f'{row["l1"]:.4f} | {row["psnr"]:.2f} | {row["ssim"]:.4f} | {realism} | '
+                         f'{wall} |')
     return '\n'.join(lines)
 
 

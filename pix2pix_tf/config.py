@@ -20,6 +20,8 @@ INFERENCE_MODES = ('paper', 'eval')
 KEEP_BEST = ('none', 'l1', 'ssim', 'fid')
 STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 UPDATE_ORDERS = ('simultaneous', 'alternating')
+GAN_LOSSES = ('vanilla', 'lsgan', 'hinge')
+DIFF_AUGMENT_POLICIES = ('color', 'translation', 'cutout')
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 
 CONFIG_FILE = 'config.json'  # In every training workdir.
@@ -31,7 +33,8 @@ TFLITE_NEEDS_EVAL_MODE = (
 
 # Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
 # exported under other values.
-MODEL_FIELDS = ('image_size', 'norm', 'generator_filters', 'discriminator_filters')
+MODEL_FIELDS = ('image_size', 'norm', 'generator_filters', 'discriminator_filters',
+                'spectral_norm')
 
 
 class ConfigError(ValueError):
@@ -79,6 +82,8 @@ class Config:
     generator_filters: int = _field(64, 'Filters of the first U-Net block (ngf).')
     discriminator_filters: int = _field(64, 'Filters of the first PatchGAN block (ndf).')
     dropout_rate: float = _field(0.5, 'Dropout in the inner 512-filter U-Net decoder blocks.')
+    spectral_norm: bool = _field(
+        False, 'Spectral normalisation of every discriminator convolution (Miyato et al. 2018).')
 
     # Loss and optimizer.
     l1_weight: float = _field(100.0, 'Weight of the L1 term in the generator loss (lambda).')
@@ -88,6 +93,13 @@ class Config:
     lr_decay_steps: int = _field(
         0, 'Decay the learning rate linearly to zero over the last this many steps (0 = constant; '
         'capped at --train_steps).')
+    gan_loss: str = _field(
+        'vanilla', 'Adversarial loss: vanilla (the paper\'s BCE with logits), lsgan (least '
+        'squares) or hinge.', GAN_LOSSES)
+    diff_augment: str = _field(
+        '', 'Differentiable augmentation of every pair the discriminator sees, real and '
+        'generated (Zhao et al. 2020): a comma-separated list of color, translation, cutout '
+        '("" = none).')
     update_order: str = _field(
         'simultaneous', 'simultaneous = both nets updated from one forward pass (one tape); '
         'alternating = the reference\'s D step, then G step with D run again.', UPDATE_ORDERS)
@@ -184,6 +196,7 @@ def _validate(config: Config) -> None:
              'sits between G\'s forward and backward pass; use --update_order=simultaneous.')
     if not 0 <= config.ema_decay < 1:
         fail(f'--ema_decay={config.ema_decay} must be in [0, 1) (0 = off; 0.999 is typical).')
+    diff_augment_policy(config.diff_augment)
     if not 0 <= config.stroke_jitter <= 1:
         fail(f'--stroke_jitter={config.stroke_jitter} must be a probability in [0, 1].')
     if config.sync_batch_norm and config.jit_compile:
@@ -207,6 +220,18 @@ def _validate(config: Config) -> None:
                  'cache_mb'):
         if getattr(config, name) < 0:
             fail(f'--{name}={getattr(config, name)} must be 0 or more.')
+
+
+def diff_augment_policy(text: str) -> tuple[str, ...]:
+    """--diff_augment's parts in order ('color,cutout' -> ('color', 'cutout')); ConfigError
+    naming an unknown or repeated part."""
+    parts = tuple(part.strip() for part in text.split(',') if part.strip())
+    for part in parts:
+        if part not in DIFF_AUGMENT_POLICIES or parts.count(part) > 1:
+            raise ConfigError(f'--diff_augment={text}: {part!r} is unknown or repeated; use a '
+                              f'comma-separated list of {", ".join(DIFF_AUGMENT_POLICIES)} '
+                              f'(or "" for none).')
+    return parts
 
 
 def read_workdir_config(workdir: str) -> Config:

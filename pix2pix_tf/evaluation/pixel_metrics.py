@@ -9,6 +9,9 @@ Metric conventions:
   use max_val=2; PSNR is the same number, SSIM's constants scale with max_val.)
 - `fid`, `kid`, `kid_std`: `gan_metrics` on InceptionV3 pool features of the real and the
   generated photos (only when Inception weights are given).
+- `colour_ratio`, `colour_distance`, `texture_ratio`, `two_sample_accuracy`: `realism`, the
+  generated set against the real one, on the first REALISM_MAX_EXAMPLES pairs (no weights
+  needed; seeded, so a model scores the same each time).
 """
 
 import dataclasses
@@ -21,11 +24,16 @@ import tensorflow as tf
 from pix2pix_tf import config as config_lib
 from pix2pix_tf.data import images
 from pix2pix_tf.evaluation import gan_metrics
+from pix2pix_tf.evaluation import realism
 from pix2pix_tf.model import networks
 
 METRICS = ('l1', 'psnr', 'ssim')
 GAN_METRICS = ('fid', 'kid')
-LOWER_IS_BETTER = {'l1': True, 'psnr': False, 'ssim': False, 'fid': True, 'kid': True}
+REALISM_METRICS = realism.REALISM_METRICS
+# The ratios are best at 1, not at an end: they have no direction here.
+LOWER_IS_BETTER = {'l1': True, 'psnr': False, 'ssim': False, 'fid': True, 'kid': True,
+                   'colour_distance': True, 'two_sample_accuracy': True}
+REALISM_MAX_EXAMPLES = 1000  # Pairs kept (uint8) for the realism statistics: 197 MB at 256.
 
 
 @dataclasses.dataclass
@@ -94,7 +102,7 @@ def make_feature_fn(inception):
 
 
 def evaluate(eval_step, dataset: tf.data.Dataset, feature_fn=None,
-             keep_examples: int = 0) -> EvalResult:
+             keep_examples: int = 0, with_realism: bool = True) -> EvalResult:
     """Scores every pair of `dataset` (one pass).
 
     Args:
@@ -103,10 +111,12 @@ def evaluate(eval_step, dataset: tf.data.Dataset, feature_fn=None,
       dataset: batches {'sketch', 'photo'} in [-1, 1].
       feature_fn: from make_feature_fn, to add FID and KID; None skips them.
       keep_examples: keep the first this many (sketch, generated, photo) for a report.
+      with_realism: add REALISM_METRICS (on the first REALISM_MAX_EXAMPLES pairs).
     """
     totals = {name: 0.0 for name in METRICS}
     count = 0
     real_features, generated_features, kept = [], [], {}
+    real_pixels, generated_pixels = [], []
     for batch in dataset:
         metrics, generated_photo = eval_step(batch)
         for name in METRICS:
@@ -115,6 +125,9 @@ def evaluate(eval_step, dataset: tf.data.Dataset, feature_fn=None,
         if feature_fn is not None:
             real_features.append(feature_fn(batch['photo']).numpy())
             generated_features.append(feature_fn(generated_photo).numpy())
+        if with_realism and sum(map(len, real_pixels)) < REALISM_MAX_EXAMPLES:
+            real_pixels.append(images.to_uint8(batch['photo']).numpy())
+            generated_pixels.append(images.to_uint8(generated_photo).numpy())
         if len(kept.get('photo', [])) < keep_examples:
             for key, value in (('sketch', batch['sketch']), ('generated', generated_photo),
                                ('photo', batch['photo'])):
@@ -129,15 +142,19 @@ def evaluate(eval_step, dataset: tf.data.Dataset, feature_fn=None,
         real, generated = np.concatenate(real_features), np.concatenate(generated_features)
         result['fid'] = gan_metrics.fid_from_features(real, generated)
         result['kid'], result['kid_std'] = gan_metrics.kid_from_features(real, generated)
+    if real_pixels:
+        result.update(realism.realism_metrics(
+            np.concatenate(real_pixels)[:REALISM_MAX_EXAMPLES],
+            np.concatenate(generated_pixels)[:REALISM_MAX_EXAMPLES]))
     result['num_examples'] = count
     return EvalResult(result, kept)
 
 
 def write_scalars(writer, step: int, prefix: str, metrics: dict) -> None:
-    """TensorBoard scalars `<prefix>/<metric>` at `step` for the metrics of METRICS and
-    GAN_METRICS in `metrics` (num_examples and kid_std are left out)."""
+    """TensorBoard scalars `<prefix>/<metric>` at `step` for the metrics of METRICS,
+    GAN_METRICS and REALISM_METRICS in `metrics` (num_examples and kid_std are left out)."""
     with writer.as_default(step=step):
-        for name in METRICS + GAN_METRICS:
+        for name in METRICS + GAN_METRICS + REALISM_METRICS:
             if name in metrics:
                 tf.summary.scalar(f'{prefix}/{name}', metrics[name])
 
@@ -154,7 +171,7 @@ def write_hparams(config, policy: str, workdir: str) -> None:
               if isinstance(value, (bool, int, float, str))}
     values['precision_resolved'] = policy
     metrics = [hparams_api.Metric(f'metrics/{name}', group='eval', display_name=name)
-               for name in METRICS + GAN_METRICS]
+               for name in METRICS + GAN_METRICS + REALISM_METRICS]
     with tf.summary.create_file_writer(workdir).as_default():
         hparams_api.hparams_config(hparams=[hparams_api.HParam(name) for name in values],
                                    metrics=metrics)

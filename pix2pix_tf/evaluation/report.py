@@ -9,7 +9,10 @@ import cv2
 import numpy as np
 
 COLUMNS = (('l1', 'L1', '{:.4f}'), ('psnr', 'PSNR (dB)', '{:.2f}'), ('ssim', 'SSIM', '{:.4f}'),
-           ('fid', 'FID', '{:.2f}'), ('kid', 'KID', '{:.4f}'), ('num_examples', 'pairs', '{}'))
+           ('fid', 'FID', '{:.2f}'), ('kid', 'KID', '{:.4f}'),
+           ('colour_ratio', 'colour ratio', '{:.3f}'), ('colour_distance', 'colour JS', '{:.3f}'),
+           ('texture_ratio', 'texture ratio', '{:.3f}'),
+           ('two_sample_accuracy', '2-sample acc.', '{:.3f}'), ('num_examples', 'pairs', '{}'))
 
 
 def _columns(rows: list[dict]):
@@ -78,7 +81,12 @@ figure{{display:inline-block;margin:6px}}img{{image-rendering:pixelated;max-widt
 <ul>{details}</ul>
 <table><tr><th>model</th>{header}</tr>{body}</table>
 <p>L1: mean absolute error in [-1, 1]; PSNR and SSIM on the uint8 images (max 255); FID and KID
-on InceptionV3 pool features (lower is better; comparable between runs of this project only).</p>
+on InceptionV3 pool features (lower is better; comparable between runs of this project only).
+Realism, generated against real photos, no weights needed: colour ratio (colourfulness, 1 = as
+colourful as the real photos), colour JS (distance between the chroma histograms, 0 = same
+colours), texture ratio (share of fine-detail spectral power: below 1 blurred, above 1 noisy),
+2-sample acc. (a cross-validated patch classifier telling generated from real: 0.5 =
+indistinguishable, 1 = always told).</p>
 <h2>Examples</h2>
 {figures}
 </body></html>

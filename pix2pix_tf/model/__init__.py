@@ -1,9 +1,10 @@
 """Model: the networks and what they are trained with.
 
 - `networks`: the U-Net generator and 70x70 PatchGAN discriminator (Keras), and `generate`.
-- `losses`: BCE-with-logits adversarial losses and L1.
+- `losses`: the adversarial losses (BCE with logits, least squares, hinge) and L1.
 - `precision`: mixed-precision policies, loss-scaled and fused Adam optimizers.
 - `ema`: the generator's exponential moving average.
+- `augment`: differentiable augmentation of the discriminator's inputs (`--diff_augment`).
 
 May import: `pix2pix_tf.config` and other `pix2pix_tf.model` modules only (tests/test_layout.py).
 """

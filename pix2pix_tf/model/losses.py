@@ -1,5 +1,10 @@
 """pix2pix losses (Isola et al., CVPR 2017, eq. 1-4): BCE-with-logits GAN loss plus weighted L1.
 
+`--gan_loss` picks the adversarial terms (config.GAN_LOSSES): `vanilla` (the paper's BCE with
+logits, the generator's non-saturating form), `lsgan` (least squares, Mao et al. 2017: D pushes real
+logits to 1 and generated ones to 0, G pushes its logits to 1) or `hinge` (Lim and Ye 2017, as
+in SAGAN and pix2pixHD's successors: D's relu(1 - real) + relu(1 + fake), G's -fake).
+
 `generator_loss` and `discriminator_loss` are what the training step calls (both update
 orders); the terms they return are its metrics. Every value is per example (shape [N],
 float32): the step averages over the *global* batch itself (this replica's sum / the global
@@ -23,18 +28,41 @@ def _bce_with_logits(logits: tf.Tensor, target: float) -> tf.Tensor:
     return _per_example_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits))
 
 
-def generator_gan_loss(fake_logits: tf.Tensor) -> tf.Tensor:
-    """Non-saturating generator loss -log D(x, G(x)): BCE of fake logits against 'real'."""
+def _squared(logits: tf.Tensor, target: float) -> tf.Tensor:
+    return _per_example_mean(tf.square(tf.cast(logits, tf.float32) - target))
+
+
+def _hinge(logits: tf.Tensor, sign: float) -> tf.Tensor:
+    return _per_example_mean(tf.nn.relu(1.0 - sign * tf.cast(logits, tf.float32)))
+
+
+def generator_gan_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
+    """vanilla: the non-saturating -log D(x, G(x)) (BCE of fake logits against 'real');
+    lsgan: (D - 1)^2; hinge: -D."""
+    if kind == 'lsgan':
+        return _squared(fake_logits, 1.0)
+    if kind == 'hinge':
+        return -_per_example_mean(fake_logits)
     return _bce_with_logits(fake_logits, 1.0)
 
 
-def discriminator_real_loss(real_logits: tf.Tensor) -> tf.Tensor:
-    """BCE of the discriminator's logits on real pairs against 'real' (label 1)."""
+def discriminator_real_loss(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
+    """The discriminator's term on real pairs: BCE against 'real' (label 1); lsgan: (D - 1)^2;
+    hinge: relu(1 - D)."""
+    if kind == 'lsgan':
+        return _squared(real_logits, 1.0)
+    if kind == 'hinge':
+        return _hinge(real_logits, 1.0)
     return _bce_with_logits(real_logits, 1.0)
 
 
-def discriminator_fake_loss(fake_logits: tf.Tensor) -> tf.Tensor:
-    """BCE of the discriminator's logits on generated pairs against 'fake' (label 0)."""
+def discriminator_fake_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
+    """The discriminator's term on generated pairs: BCE against 'fake' (label 0); lsgan: D^2;
+    hinge: relu(1 + D)."""
+    if kind == 'lsgan':
+        return _squared(fake_logits, 0.0)
+    if kind == 'hinge':
+        return _hinge(fake_logits, -1.0)
     return _bce_with_logits(fake_logits, 0.0)
 
 
@@ -45,33 +73,39 @@ def l1_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
 
 
 def generator_loss(fake_logits: tf.Tensor, photo: tf.Tensor, generated_photo: tf.Tensor,
-                   l1_weight: float) -> dict[str, tf.Tensor]:
+                   l1_weight: float, gan_loss: str = 'vanilla') -> dict[str, tf.Tensor]:
     """The generator's objective per example: {'gan_loss', 'l1_loss', 'total_loss'}, each [N].
 
     total = gan + l1_weight * l1 (the paper's lambda = 100); l1 is unweighted.
     """
-    gan_loss = generator_gan_loss(fake_logits)
+    adversarial = generator_gan_loss(fake_logits, gan_loss)
     l1 = l1_loss(photo, generated_photo)
-    return {'gan_loss': gan_loss, 'l1_loss': l1, 'total_loss': gan_loss + l1_weight * l1}
+    return {'gan_loss': adversarial, 'l1_loss': l1, 'total_loss': adversarial + l1_weight * l1}
 
 
-def discriminator_loss(real_logits: tf.Tensor,
-                       fake_logits: tf.Tensor) -> dict[str, tf.Tensor]:
+def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor,
+                       gan_loss: str = 'vanilla') -> dict[str, tf.Tensor]:
     """The discriminator's objective per example: {'real_loss', 'fake_loss', 'total_loss'}.
 
     total = the mean of the real and fake terms: the paper halves D's objective to slow D down.
     """
-    real_loss = discriminator_real_loss(real_logits)
-    fake_loss = discriminator_fake_loss(fake_logits)
+    real_loss = discriminator_real_loss(real_logits, gan_loss)
+    fake_loss = discriminator_fake_loss(fake_logits, gan_loss)
     return {'real_loss': real_loss, 'fake_loss': fake_loss,
             'total_loss': 0.5 * (real_loss + fake_loss)}
 
 
-def real_accuracy(real_logits: tf.Tensor) -> tf.Tensor:
+def _threshold(kind: str) -> float:
+    return 0.5 if kind == 'lsgan' else 0.0  # Halfway between the targets (lsgan: 0 and 1).
+
+
+def real_accuracy(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
     """Share of patches the discriminator calls real on real pairs, per example."""
-    return _per_example_mean(tf.cast(real_logits > 0, tf.float32))
+    return _per_example_mean(tf.cast(tf.cast(real_logits, tf.float32) > _threshold(kind),
+                                     tf.float32))
 
 
-def fake_accuracy(fake_logits: tf.Tensor) -> tf.Tensor:
+def fake_accuracy(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
     """Share of patches the discriminator calls fake on generated pairs, per example."""
-    return _per_example_mean(tf.cast(fake_logits < 0, tf.float32))
+    return _per_example_mean(tf.cast(tf.cast(fake_logits, tf.float32) < _threshold(kind),
+                                     tf.float32))

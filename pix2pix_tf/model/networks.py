@@ -160,29 +160,36 @@ def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 6
 
 
 def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int = 64,
-                        sync_batch_norm: bool = False,
-                        fused_batch_norm: bool = False) -> keras.Model:
+                        sync_batch_norm: bool = False, fused_batch_norm: bool = False,
+                        spectral_norm: bool = False) -> keras.Model:
     """70x70 PatchGAN: (sketch [N,S,S,1], photo [N,S,S,3]) in [-1, 1] -> logits [N,P,P,1].
 
     P is 30 at S=256 (each logit sees a 70x70 patch). Logits are float32, with no sigmoid: the
-    losses use BCE-with-logits.
+    losses use BCE-with-logits. `spectral_norm` wraps every convolution in Keras's
+    SpectralNormalization (one power iteration per training call; Keras 3 writes the
+    normalised kernel back into the layer's kernel each time).
     """
+
+    def conv(layer):
+        return (keras.layers.SpectralNormalization(layer, name=f'{layer.name}_sn')
+                if spectral_norm else layer)
+
     sketch = keras.Input((image_size, image_size, 1), name='sketch')
     photo = keras.Input((image_size, image_size, 3), name='photo')
     x = keras.layers.Concatenate(name='pair')([sketch, photo])
-    x = _conv(filters, 2, True, 'block_1_conv')(x)
+    x = conv(_conv(filters, 2, True, 'block_1_conv'))(x)
     x = keras.layers.LeakyReLU(LEAKY_SLOPE, name='block_1_act')(x)
     for block, (multiplier, strides) in enumerate([(2, 2), (4, 2), (8, 1)], start=2):
         if strides == 1:
             # Reference: 4x4 stride-1 convs with padding 1 shrink the map by one pixel.
             x = keras.layers.ZeroPadding2D(1, name=f'block_{block}_pad')(x)
-        x = keras.layers.Conv2D(filters * multiplier, 4, strides=strides,
-                                padding='same' if strides == 2 else 'valid', use_bias=False,
-                                kernel_initializer=_conv_init(), name=f'block_{block}_conv')(x)
+        x = conv(keras.layers.Conv2D(
+            filters * multiplier, 4, strides=strides, padding='same' if strides == 2 else 'valid',
+            use_bias=False, kernel_initializer=_conv_init(), name=f'block_{block}_conv'))(x)
         x = _norm(norm, f'block_{block}_norm', sync_batch_norm, fused_batch_norm)(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f'block_{block}_act')(x)
     x = keras.layers.ZeroPadding2D(1, name='logits_pad')(x)
-    x = keras.layers.Conv2D(1, 4, kernel_initializer=_conv_init(), name='logits_conv')(x)
+    x = conv(keras.layers.Conv2D(1, 4, kernel_initializer=_conv_init(), name='logits_conv'))(x)
     logits = keras.layers.Activation('linear', dtype='float32', name='logits')(x)
     return keras.Model([sketch, photo], logits, name='discriminator')
 
@@ -194,7 +201,7 @@ def build_models(config, fused_batch_norm: bool = True) -> tuple[keras.Model, ke
                                 config.dropout_rate, config.sync_batch_norm, fused_batch_norm)
     discriminator = build_discriminator(config.image_size, config.norm,
                                         config.discriminator_filters, config.sync_batch_norm,
-                                        fused_batch_norm)
+                                        fused_batch_norm, config.spectral_norm)
     return generator, discriminator
 
 

@@ -225,9 +225,12 @@ def _evaluate(run: _Run) -> None:
     metrics = pixel_metrics.evaluate(run.eval_step, dataset, run.feature_fn).metrics
     pixel_metrics.write_scalars(run.eval_writer, run.step, 'metrics', metrics)
     gan = (f'  FID {metrics["fid"]:.2f}  KID {metrics["kid"]:.4f}' if 'fid' in metrics else '')
+    real = (f'  colour x{metrics["colour_ratio"]:.2f}  texture x{metrics["texture_ratio"]:.2f}'
+            + (f'  2-sample {metrics["two_sample_accuracy"]:.2f}'
+               if 'two_sample_accuracy' in metrics else ''))
     kept = ' (new best: saved to best/)' if run.best and run.best.update(metrics, run.step) else ''
     run.bar.log(f'step {run.step}: validation L1 {metrics["l1"]:.4f}  PSNR '
-                f'{metrics["psnr"]:.2f} dB  SSIM {metrics["ssim"]:.4f}{gan}  '
+                f'{metrics["psnr"]:.2f} dB  SSIM {metrics["ssim"]:.4f}{gan}{real}  '
                 f'({metrics["num_examples"]} pairs){kept}')
     run.eval_metrics = metrics
 

@@ -9,7 +9,10 @@ Two update orders (`--update_order`):
   pair; D runs three times per step.
 Losses are averaged over the global batch, so the same code is correct under any tf.distribute
 strategy. With `--ema_decay` the step also updates a moving average of the generator
-(`pix2pix_tf/model/ema.py`).
+(`pix2pix_tf/model/ema.py`). `--gan_loss` picks the adversarial terms
+(`pix2pix_tf/model/losses.py`); `--diff_augment` transforms every pair the discriminator sees
+(`pix2pix_tf/model/augment.py`), with a fresh draw per pair, per discriminator call, per step
+and per replica (stateless: a function of the seed, the step and the replica).
 """
 
 import dataclasses
@@ -18,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from pix2pix_tf import config as config_lib
+from pix2pix_tf.model import augment
 from pix2pix_tf.model import ema
 from pix2pix_tf.model import losses
 from pix2pix_tf.model import networks
@@ -110,6 +114,21 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
     generator_optimizer = state.generator_optimizer
     discriminator_optimizer = state.discriminator_optimizer
     loss_scaled = precision.uses_loss_scaling(generator_optimizer)
+    gan_loss = config.gan_loss
+    policy = config_lib.diff_augment_policy(config.diff_augment)
+    base_seed = tf.constant([config.seed, 20201218], tf.int64)  # DiffAugment's arXiv date.
+
+    def augmentation_seed():
+        """A stateless seed for this step on this replica (int64 [2])."""
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        step_seed = tf.random.experimental.stateless_fold_in(base_seed, state.step)
+        return tf.random.experimental.stateless_fold_in(step_seed, tf.cast(replica, tf.int64))
+
+    def judged(sketch, photo, seed, call: int):
+        """The discriminator's logits on (sketch, photo), through this call's augmentation."""
+        sketch, photo = augment.augment_pair(
+            sketch, photo, policy, tf.random.experimental.stateless_fold_in(seed, call))
+        return discriminator([sketch, photo], training=True)
 
     def average(per_example):
         # Sum over this replica's examples / the global batch: summed across replicas, the mean
@@ -124,8 +143,8 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             **{f'generator/{name}': average(value) for name, value in generator_terms.items()},
             'discriminator/real_loss': average(discriminator_terms['real_loss']),
             'discriminator/fake_loss': average(discriminator_terms['fake_loss']),
-            'discriminator/real_accuracy': average(losses.real_accuracy(real_logits)),
-            'discriminator/fake_accuracy': average(losses.fake_accuracy(fake_logits)),
+            'discriminator/real_accuracy': average(losses.real_accuracy(real_logits, gan_loss)),
+            'discriminator/fake_accuracy': average(losses.fake_accuracy(fake_logits, gan_loss)),
         }
 
     def agree(gradients):  # Under float16 with several replicas: skip a step everywhere.
@@ -133,15 +152,15 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             return _skip_together(gradients)
         return gradients
 
-    def compute_gradients(batch):
+    def compute_gradients(batch, seed):
         sketch, photo = batch['sketch'], batch['photo']
         with tf.GradientTape(persistent=True) as tape:
             generated_photo = generator(sketch, training=True)
-            real_logits = discriminator([sketch, photo], training=True)
-            fake_logits = discriminator([sketch, generated_photo], training=True)
+            real_logits = judged(sketch, photo, seed, 0)
+            fake_logits = judged(sketch, generated_photo, seed, 1)
             generator_terms = losses.generator_loss(fake_logits, photo, generated_photo,
-                                                    config.l1_weight)
-            discriminator_terms = losses.discriminator_loss(real_logits, fake_logits)
+                                                    config.l1_weight, gan_loss)
+            discriminator_terms = losses.discriminator_loss(real_logits, fake_logits, gan_loss)
             generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
             discriminator_loss = scaled(average(discriminator_terms['total_loss']),
                                         discriminator_optimizer)
@@ -159,7 +178,8 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         compute_gradients = tf.function(compute_gradients, jit_compile=True)
 
     def simultaneous_step(batch):
-        generator_gradients, discriminator_gradients, metrics = compute_gradients(batch)
+        generator_gradients, discriminator_gradients, metrics = compute_gradients(
+            batch, augmentation_seed())
         generator_optimizer.apply(agree(generator_gradients), generator.trainable_variables)
         discriminator_optimizer.apply(agree(discriminator_gradients),
                                       discriminator.trainable_variables)
@@ -167,13 +187,14 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
 
     def alternating_step(batch):
         sketch, photo = batch['sketch'], batch['photo']
+        seed = augmentation_seed()
         with tf.GradientTape() as generator_tape:
             generated_photo = generator(sketch, training=True)
         with tf.GradientTape() as discriminator_tape:
-            real_logits = discriminator([sketch, photo], training=True)
-            detached_logits = discriminator([sketch, tf.stop_gradient(generated_photo)],
-                                            training=True)
-            discriminator_terms = losses.discriminator_loss(real_logits, detached_logits)
+            real_logits = judged(sketch, photo, seed, 0)
+            detached_logits = judged(sketch, tf.stop_gradient(generated_photo), seed, 1)
+            discriminator_terms = losses.discriminator_loss(real_logits, detached_logits,
+                                                            gan_loss)
             discriminator_loss = scaled(average(discriminator_terms['total_loss']),
                                         discriminator_optimizer)
         discriminator_optimizer.apply(
@@ -181,9 +202,9 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
                                               discriminator.trainable_variables)),
             discriminator.trainable_variables)
         with generator_tape:  # Recording resumes: G's loss through the updated D.
-            fake_logits = discriminator([sketch, generated_photo], training=True)
+            fake_logits = judged(sketch, generated_photo, seed, 2)
             generator_terms = losses.generator_loss(fake_logits, photo, generated_photo,
-                                                    config.l1_weight)
+                                                    config.l1_weight, gan_loss)
             generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
         generator_optimizer.apply(
             agree(generator_tape.gradient(generator_loss, generator.trainable_variables)),

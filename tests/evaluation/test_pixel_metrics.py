@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pix2pix_tf.data import input_pipeline
+from pix2pix_tf.data import record_readers
 from pix2pix_tf.evaluation import pixel_metrics
 
+from conftest import AB_FILES
 
 
 def test_identical_images_l1_zero_ssim_one():
@@ -31,6 +34,29 @@ def test_known_shift_gives_the_psnr_computed_by_hand():
     assert float(metrics['l1'][0]) == pytest.approx(10 / 127.5, rel=1e-5)
 
 
+def test_evaluate_adds_realism_next_to_the_pixel_metrics():
+    """Over the 10 real sample pairs: a "generator" that returns the real photo is perfect on
+    every count; one that returns it desaturated keeps its shapes and loses its colour."""
+    dataset = input_pipeline.pairs_dataset(
+        *record_readers.ab_file_records([str(path) for path in AB_FILES]), 64, 4)
+
+    def perfect(batch):
+        return pixel_metrics.batch_metrics(batch['photo'], batch['photo']), batch['photo']
+
+    def gray(batch):
+        generated = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(batch['photo']))
+        return pixel_metrics.batch_metrics(batch['photo'], generated), generated
+
+    metrics = pixel_metrics.evaluate(perfect, dataset).metrics
+    assert metrics['num_examples'] == 10 and metrics['l1'] == 0
+    assert metrics['colour_ratio'] == pytest.approx(1) and metrics['two_sample_accuracy'] == 0.5
+    washed = pixel_metrics.evaluate(gray, dataset).metrics
+    assert washed['colour_ratio'] < 0.1 and washed['colour_distance'] > 0.1
+    assert washed['texture_ratio'] == pytest.approx(1, abs=0.1)
+    assert 'colour_ratio' not in pixel_metrics.evaluate(gray, dataset,
+                                                        with_realism=False).metrics
+
+
 @pytest.fixture
 def trained(evaluated_run):
     return evaluated_run
@@ -46,3 +72,6 @@ def test_keep_best_keeps_the_checkpoint_with_the_best_validation_l1(trained):
     from events import read_events
     logged = read_events(str(workdir / 'eval'))['metrics/l1']
     assert record['value'] == pytest.approx(min(logged[2], logged[4]), rel=1e-6)
+    events = read_events(str(workdir / 'eval'))
+    for name in pixel_metrics.REALISM_METRICS:  # Periodic validation logs realism too.
+        assert set(events[f'metrics/{name}']) == {2, 4}

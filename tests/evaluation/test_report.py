@@ -34,3 +34,17 @@ def test_write_makes_metrics_images_and_an_escaped_page(tmp_path):
     page = (tmp_path / 'index.html').read_text()
     assert 'step &lt;4&gt;' in page and 'a &amp; b' in page and 'src="images/000.png"' in page
     assert paths['report'] == str(tmp_path / 'index.html')
+
+
+def test_realism_columns_follow_the_pixel_metrics(tmp_path):
+    rows = [{'model': 'm', 'step': 1, 'metrics': {
+        'l1': 0.1, 'psnr': 15.0, 'ssim': 0.6, 'colour_ratio': 0.9123, 'colour_distance': 0.05,
+        'texture_ratio': 1.1, 'two_sample_accuracy': 0.625, 'num_examples': 100}}]
+    assert report.table(rows).splitlines()[::2] == [
+        '| model | L1 | PSNR (dB) | SSIM | colour ratio | colour JS | texture ratio | '
+        '2-sample acc. | pairs |',
+        '| m | 0.1000 | 15.00 | 0.6000 | 0.912 | 0.050 | 1.100 | 0.625 | 100 |']
+    report.write(str(tmp_path), rows, {}, {})
+    page = (tmp_path / 'index.html').read_text()
+    assert '<th>2-sample acc.</th>' in page and '<td>0.625</td>' in page
+    assert '0.5 =\nindistinguishable' in page

@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from pix2pix_tf.model import losses
@@ -54,3 +55,23 @@ def test_accuracies_count_patches_on_the_right_side():
 def test_losses_are_float32_for_bfloat16_logits():
     logits = tf.cast(tf.fill([1, 2, 2, 1], 1.0), tf.bfloat16)
     assert losses.generator_gan_loss(logits).dtype == tf.float32
+
+
+def test_lsgan_and_hinge_terms_by_hand():
+    real = tf.constant([[[[2.0]], [[0.0]]]])  # One example, two patches.
+    fake = tf.constant([[[[-0.5]], [[1.0]]]])
+    lsgan = losses.discriminator_loss(real, fake, 'lsgan')
+    assert float(lsgan['real_loss'][0]) == pytest.approx(((2 - 1) ** 2 + (0 - 1) ** 2) / 2)
+    assert float(lsgan['fake_loss'][0]) == pytest.approx((0.25 + 1) / 2)
+    hinge = losses.discriminator_loss(real, fake, 'hinge')
+    assert float(hinge['real_loss'][0]) == pytest.approx((0 + 1) / 2)  # relu(1 - D)
+    assert float(hinge['fake_loss'][0]) == pytest.approx((0.5 + 2) / 2)  # relu(1 + D)
+    photo = tf.zeros([1, 2, 2, 3])
+    assert float(losses.generator_loss(fake, photo, photo, 100.0, 'lsgan')['gan_loss'][0]) == (
+        pytest.approx((2.25 + 0) / 2))
+    assert float(losses.generator_loss(fake, photo, photo, 100.0, 'hinge')['gan_loss'][0]) == (
+        pytest.approx(-0.25))
+    # Accuracy: lsgan's targets are 0 and 1, so it decides at 0.5; the others at 0.
+    assert float(losses.real_accuracy(real, 'lsgan')[0]) == 0.5
+    assert float(losses.fake_accuracy(fake, 'lsgan')[0]) == 0.5
+    assert float(losses.fake_accuracy(fake)[0]) == 0.5

@@ -156,3 +156,19 @@ def test_training_nets_use_fused_batch_norm_with_the_variables_of_the_stock_laye
     assert not any(isinstance(layer, networks.FusedBatchNormalization) for layer in stock.layers)
     assert [weight.path for weight in generator.weights] == [weight.path
                                                              for weight in stock.weights]
+
+
+def test_spectral_norm_wraps_every_discriminator_conv_and_bounds_it():
+    plain = networks.build_discriminator(64, 'instance', 8)
+    normed = networks.build_discriminator(64, 'instance', 8, spectral_norm=True)
+    wrapped = [layer for layer in normed.layers
+               if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == sum(isinstance(layer, keras.layers.Conv2D) for layer in plain.layers)
+    assert normed.output_shape == plain.output_shape == (None, 6, 6, 1)
+    sketch = tf.random.uniform([2, 64, 64, 1], -1, 1, seed=3)
+    photo = tf.random.uniform([2, 64, 64, 3], -1, 1, seed=4)
+    for _ in range(20):  # Power iterations run in training calls.
+        normed([sketch, photo], training=True)
+    for layer in wrapped:  # The largest singular value of each kernel is brought to about 1.
+        kernel = layer.layer.kernel.numpy().reshape(-1, layer.layer.kernel.shape[-1])
+        assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1, rel=0.1)

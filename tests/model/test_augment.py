@@ -1,0 +1,78 @@
+"""Differentiable augmentation (--diff_augment): one transform for a pair's sketch and photo,
+a fresh draw per pair and per seed, gradients that flow, and each policy doing what it says."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf import config as config_lib
+from pix2pix_tf.model import augment
+
+ALL = ('color', 'translation', 'cutout')
+
+
+def pattern_pair(count=4, size=32):
+    """A sketch and a photo whose three channels all equal the sketch: a moved pixel shows."""
+    values = tf.random.stateless_uniform([count, size, size, 1], [1, 2], -1, 1)
+    return values, tf.concat([values] * 3, axis=-1)
+
+
+@pytest.mark.parametrize('policy', [('translation',), ('cutout',), ('translation', 'cutout')])
+def test_geometry_moves_and_hides_the_same_pixels_of_sketch_and_photo(policy):
+    sketch, photo = pattern_pair()
+    new_sketch, new_photo = augment.augment_pair(sketch, photo, policy, tf.constant([3, 4]))
+    assert new_sketch.shape == sketch.shape and new_photo.shape == photo.shape
+    assert not np.allclose(new_sketch, sketch)  # Something happened...
+    for channel in range(3):  # ...to both alike.
+        np.testing.assert_array_equal(new_photo[..., channel], new_sketch[..., 0])
+
+
+def test_translation_brings_white_paper_in_at_the_border():
+    sketch = -tf.ones([8, 32, 32, 1])
+    shifted, _ = augment.augment_pair(sketch, -tf.ones([8, 32, 32, 3]), ('translation',),
+                                      tf.constant([5, 6]))
+    white = (shifted.numpy() == 1).reshape(8, -1).mean(axis=1)
+    assert white.max() > 0 and white.max() <= 1 - (1 - 1 / 8) ** 2 + 1e-6  # At most 4 px a side.
+    assert set(np.unique(shifted)) <= {-1.0, 1.0}
+
+
+def test_cutout_hides_a_square_of_half_the_side():
+    sketch, photo = tf.ones([4, 32, 32, 1]), tf.ones([4, 32, 32, 3])
+    cut, _ = augment.augment_pair(sketch, photo, ('cutout',), tf.constant([7, 8]))
+    hidden = (cut.numpy()[..., 0] == 0)
+    for image in hidden:  # A square of 15 x 15 pixels (|offset| < 8), clipped at the border.
+        rows, cols = np.nonzero(image)
+        assert 0 < len(rows) <= 15 * 15
+        assert rows.max() - rows.min() < 15 and cols.max() - cols.min() < 15
+
+
+def test_color_changes_the_photo_only_and_draws_per_pair():
+    sketch, photo = pattern_pair(count=6)
+    new_sketch, new_photo = augment.augment_pair(sketch, photo, ('color',), tf.constant([1, 1]))
+    np.testing.assert_array_equal(new_sketch, sketch)
+    shifts = (new_photo - photo).numpy().mean(axis=(1, 2, 3))
+    assert np.std(shifts) > 0.05  # Each pair its own brightness.
+
+
+def test_draws_are_a_function_of_the_seed_and_gradients_flow():
+    sketch, photo = pattern_pair()
+    first = augment.augment_pair(sketch, photo, ALL, tf.constant([9, 9]))[1]
+    np.testing.assert_array_equal(first, augment.augment_pair(sketch, photo, ALL,
+                                                              tf.constant([9, 9]))[1])
+    assert not np.allclose(first, augment.augment_pair(sketch, photo, ALL,
+                                                       tf.constant([9, 10]))[1])
+    photo = tf.Variable(photo)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(augment.augment_pair(sketch, photo, ALL, tf.constant([2, 3]))[1])
+    gradient = tape.gradient(loss, photo).numpy()
+    assert np.isfinite(gradient).all() and np.abs(gradient).sum() > 0
+
+
+def test_an_empty_policy_is_the_identity_and_bad_parts_are_one_line():
+    sketch, photo = pattern_pair()
+    assert augment.augment_pair(sketch, photo, (), tf.constant([1, 2])) == (sketch, photo)
+    assert config_lib.diff_augment_policy(' color, cutout ') == ('color', 'cutout')
+    with pytest.raises(config_lib.ConfigError, match="'zoom' is unknown or repeated"):
+        config_lib.Config(diff_augment='color,zoom')
+    with pytest.raises(config_lib.ConfigError, match="'color' is unknown or repeated"):
+        config_lib.diff_augment_policy('color,color')
