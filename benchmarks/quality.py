@@ -7,6 +7,8 @@ without the generator's moving average, and the wall-clock of each run.
     python benchmarks/quality.py --score name=runs/quality/cpu [...]   # score workdirs only
     python benchmarks/quality.py --recipes= --variant l1w200='--l1_weight=200'  # cpu.flags + flags
     python benchmarks/quality.py --grid docs/dev_results.jpg --grid_from runs/quality/cpu
+    python benchmarks/quality.py --grid docs/realism_grid.jpg --grid_from runs/quality/reference \
+        runs/quality/cpu runs/quality/diffaug      # side by side, one column per run
 
 Recipes (trained into runs/quality/<name> unless that workdir is finished):
   reference   the PyTorch reference's short recipe run by pix2pix_tf: 128x128, batch 4, 1,400
@@ -84,8 +86,9 @@ def score(workdir: str) -> list[dict]:
     return rows
 
 
-def grid(workdir: str, path: str, count: int) -> None:
-    """A JPEG of dev pairs: sketch | generated (export's default mode) | real photo, per row."""
+def grid(workdirs: list[str], path: str, count: int) -> None:
+    """A JPEG of dev pairs, one row each: sketch | each workdir's output (its export's default
+    mode, at 128x128 for every run so the columns line up) | real photo."""
     import cv2
     import numpy as np
 
@@ -94,22 +97,34 @@ def grid(workdir: str, path: str, count: int) -> None:
     from pix2pix_tf.evaluation import pixel_metrics
     from pix2pix_tf.training import checkpoints
 
-    config, generator, _ = checkpoints.restore_generator(workdir)
     files = sorted(glob.glob(os.path.join(DEV, 'val', '*.jpg')))[::max(1, 100 // count)][:count]
-    dataset = input_pipeline.pairs_dataset(*record_readers.ab_file_records(files),
-                                           config.image_size, count)
-    result = pixel_metrics.evaluate(pixel_metrics.make_eval_step(generator, config.inference_mode),
-                                 dataset, keep_examples=count)
-    rows = [np.concatenate([np.repeat(result.examples['sketch'][i], 3, -1),
-                            result.examples['generated'][i], result.examples['photo'][i]], 1)
-            for i in range(count)]
-    half = (count + 1) // 2  # Two columns of rows.
+    columns, modes = [], []
+    for workdir in workdirs:
+        config, generator, _ = checkpoints.restore_generator(workdir)
+        dataset = input_pipeline.pairs_dataset(*record_readers.ab_file_records(files),
+                                               config.image_size, count)
+        result = pixel_metrics.evaluate(
+            pixel_metrics.make_eval_step(generator, config.inference_mode), dataset,
+            keep_examples=count, with_realism=False)
+        resize = [cv2.resize(image, (128, 128), interpolation=cv2.INTER_AREA)
+                  for image in result.examples['generated']]
+        if not columns:
+            columns.append([np.repeat(cv2.resize(image, (128, 128))[..., None], 3, -1)
+                            for image in result.examples['sketch']])
+            photos = [cv2.resize(image, (128, 128)) for image in result.examples['photo']]
+        columns.append(resize)
+        modes.append(f'{os.path.basename(os.path.normpath(workdir))} ({config.inference_mode})')
+    columns.append(photos)
+    rows = [np.concatenate([column[i] for column in columns], 1) for i in range(count)]
+    half = (count + 1) // 2 if len(workdirs) == 1 else count  # Two columns of rows for one run.
     left, right = rows[:half], rows[half:] + [np.full_like(rows[0], 255)] * (2 * half - count)
-    image = np.concatenate([np.concatenate(left, 0), np.full([half * rows[0].shape[0], 8, 3],
-                                                             255, np.uint8),
-                            np.concatenate(right, 0)], 1)
+    parts = [np.concatenate(left, 0)]
+    if right:
+        parts += [np.full([half * rows[0].shape[0], 8, 3], 255, np.uint8),
+                  np.concatenate(right, 0)]
+    image = np.concatenate(parts, 1)
     cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    print(f'{path}: {count} dev pairs, sketch | {config.inference_mode}-mode output | photo')
+    print(f'{path}: {count} dev pairs, sketch | {" | ".join(modes)} | photo')
 
 
 def table(results: dict) -> str:
@@ -134,7 +149,8 @@ def main():
     parser.add_argument('--variant', action='append', default=[],
                         help="NAME='--flag=value ...': also train cpu.flags plus these flags")
     parser.add_argument('--grid', help='write a grid JPEG of dev results here')
-    parser.add_argument('--grid_from', help='the workdir the grid shows')
+    parser.add_argument('--grid_from', nargs='+', default=[],
+                        help='the workdirs the grid shows, one column each')
     parser.add_argument('--grid_count', type=int, default=12)
     args = parser.parse_args()
     if not os.path.isdir(os.path.join(DEV, 'val')):
