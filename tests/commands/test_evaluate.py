@@ -34,7 +34,8 @@ def test_evaluate_command_end_to_end_with_inception_plumbing(trained, tmp_path):
          f'--inception_weights={weights}', f'--output_dir={out}', '--report_examples=3',
          '--inference_mode=eval'], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert '| model | L1 | PSNR (dB) | SSIM | FID | KID | pairs |' in result.stdout
+    assert ('| model | L1 | PSNR (dB) | SSIM | FID | KID | colour ratio | colour JS | '
+            'texture ratio | 2-sample acc. | pairs |') in result.stdout
     assert '| step 2 |' in result.stdout and '| step 4 |' in result.stdout
     with open(out / 'metrics.json') as file:
         report = json.load(file)

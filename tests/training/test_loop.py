@@ -130,5 +130,7 @@ def test_runs_appear_in_tensorboards_hparams_tab(trained_workdir, tmp_path):
     assert group['hparams']['image_size'] == 64 and group['hparams']['norm'] == 'batch'
     assert group['hparams']['precision_resolved'] == 'float32'
     metrics = {value['name']['tag']: value for value in group['sessions'][0]['metricValues']}
-    assert set(metrics) == {'metrics/l1', 'metrics/psnr', 'metrics/ssim'}
+    assert set(metrics) == {f'metrics/{name}' for name in ('l1', 'psnr', 'ssim', 'colour_ratio',
+                                                          'colour_distance', 'texture_ratio',
+                                                          'two_sample_accuracy')}
     assert metrics['metrics/l1']['trainingStep'] == 3
