@@ -81,3 +81,29 @@ def test_bad_input_gives_one_line_and_no_version(trained_workdir, tmp_path):
         if export_dir.exists():
             assert os.listdir(export_dir) == [], case  # No temporary folder left either.
     assert (damaged / 'checkpoints' / 'ckpt-3.data-00000-of-00001.damaged').exists()
+
+
+def test_quantize_flags(trained_workdir, tmp_path):
+    result = export(trained_workdir, tmp_path / 'sm', '--quantize=int8')
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        'export.py: error: --quantize=int8 applies to --format=tflite only.']
+    assert not (tmp_path / 'sm').exists()
+
+    result = export(trained_workdir, tmp_path / 'int8', '--format=tflite', '--quantize=int8',
+                    '--calibration_examples=20')
+    assert result.returncode == 0, result.stderr[-2000:]
+    with open(tmp_path / 'int8' / '1' / 'generator.json') as file:
+        quantization = json.load(file)['model_card']['quantization']
+    assert quantization['calibration']['examples'] == 20
+    check = quantization['check']
+    assert f'Validation L1 on 10 pairs: float32 {check["l1_float32"]:.4f}, int8 ' \
+           f'{check["l1_quantized"]:.4f} ({check["l1_change_percent"]:+.2f}%)' in result.stdout
+
+    # The deprecated spelling still works, and says what to use instead.
+    result = export(trained_workdir, tmp_path / 'f16', '--format=tflite',
+                    '--tflite_weights=float16')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '--tflite_weights is deprecated: use --quantize=float16.' in result.stderr
+    with open(tmp_path / 'f16' / '1' / 'generator.json') as file:
+        assert json.load(file)['quantization'] == 'float16'
