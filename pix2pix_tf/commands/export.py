@@ -2,7 +2,7 @@
 
     python export.py --workdir=runs/sample            # -> saved_models/sample/<next version>/
     python export.py --workdir=runs/sample --format=tflite   # -> saved_models/sample_tflite/<v>/
-    python export.py --workdir=runs/sample --format=tflite --quantize=int8   # a quarter the size
+    python export.py --workdir=runs/sample --format=tflite --quantize=dynamic  # a quarter the size
 
 Reads <workdir>/config.json, restores the generator alone from the latest (or
 --checkpoint_step) checkpoint and writes <export_dir>/<version>/ atomically (see

@@ -3,13 +3,13 @@
     from pix2pix_tf.serving import exports
     exports.export_workdir('runs/sample', 'saved_models/sample')           # SavedModel
     exports.export_workdir('runs/sample', 'out/tflite', export_format='tflite')
-    exports.export_workdir('runs/sample', 'out/int8', export_format='tflite', quantize='int8')
+    exports.export_workdir('runs/sample', 'out/q', export_format='tflite', quantize='dynamic')
     exports.export_workdir('runs/sample', 'out/keras', export_format='keras')  # generator.keras
 
 Restores the generator alone from the workdir's latest (or a given) checkpoint under the float32
 policy, whatever precision trained it, builds the model card (`model_card.build`) and writes
 the version atomically (`versions.write_version`). A quantized TFLite export reads the
-workdir's data: int8 calibrates on sketches of the training split, and every quantized model is
+workdir's data: int8 and int16x8 calibrate on training sketches, and every quantized model is
 checked against the float32 generator on the validation split (`tflite_export.check`).
 """
 
