@@ -30,7 +30,9 @@ generator average in eval mode (with instance norm and no dropout the same as pa
 
 Prints, and draws into --plot (needs matplotlib: pip install -e ".[bench]"), dev L1 and the
 two-sample accuracy against minutes for both runs; when each first reaches the reference's
-final dev L1; and what each has reached at 3, 6 and 12 minutes (the latest snapshot by then).
+final dev L1; and what each has reached at a quarter, half and all of the budget (3, 6 and 12
+minutes by default: the latest snapshot by then; the last snapshot for the whole budget).
+`--report_only` prints the table and redraws the plot from an earlier run's --out.
 """
 
 import argparse
@@ -247,14 +249,66 @@ def plot(runs: dict, path: str, minutes: float) -> None:
     print(f'Plot: {path}')
 
 
+def report(runs: dict, reference_info: dict, minutes: float, dev_pairs: int,
+           plot_path: str) -> None:
+    """Prints the table and the speed-up and draws the plot, from the scored snapshots."""
+    target = runs['PyTorch reference'][-1]
+    marks = (minutes / 4, minutes / 2, minutes)  # 3, 6 and 12 with the default budget.
+    print(f'\n{minutes:g}-minute budget each, one after the other, {os.cpu_count()} CPU '
+          f'cores; PyTorch {reference_info["torch"]} ({reference_info["threads"]} threads); '
+          f'{dev_pairs} dev pairs. Target: the reference\'s final dev L1 {target["l1"]:.4f}.')
+    print('| run | steps | reaches the target L1 at | ' + ' | '.join(
+        f'L1 / SSIM / 2-sample / colour at {m:g} min' for m in marks) + ' |\n|---|---|---|'
+        + '---|' * len(marks))
+    reached = {}
+    for name, rows in runs.items():
+        hit = first_reaching(rows, target['l1'])
+        reached[name] = hit['seconds'] if hit else None
+        cells = []
+        for mark in marks:
+            row = rows[-1] if mark == minutes and rows else at(rows, mark)
+            cells.append(f'{row["l1"]:.4f} / {row["ssim"]:.3f} / {row["two_sample_accuracy"]:.3f}'
+                         f' / {row["colour_ratio"]:.2f}' if row else '-')
+        when = f'{hit["seconds"] / 60:.1f} min' if hit else 'never'
+        print(f'| {name} | {rows[-1]["step"] if rows else 0} | {when} | ' + ' | '.join(cells)
+              + ' |')
+    ours, theirs = reached['pix2pix_tf cpu.flags'], reached['PyTorch reference']
+    if ours:
+        print(f'cpu.flags reaches the reference\'s {minutes:g}-minute L1 '
+              f'{theirs / ours:.1f}x sooner (goal: 5x).')
+    else:
+        print(f'cpu.flags never reaches the reference\'s {minutes:g}-minute L1 (goal: 5x sooner).')
+    plot(runs, plot_path, minutes)
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--torch_python', default=sys.executable)
-    parser.add_argument('--minutes', type=float, default=12)
-    parser.add_argument('--snapshot_seconds', type=float, default=30)
-    parser.add_argument('--out', default=os.path.join(REPO, 'runs', 'time_to_quality'))
-    parser.add_argument('--plot', default=os.path.join(REPO, 'docs', 'time_to_quality.png'))
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].replace('\n', ' '))
+    parser.add_argument('--torch_python', default=sys.executable,
+                        help='python of a venv with torch and numpy (default: this python)')
+    parser.add_argument('--minutes', type=float, default=12,
+                        help='wall-clock training budget of each run (default 12)')
+    parser.add_argument('--snapshot_seconds', type=float, default=30,
+                        help='seconds of reference training between its snapshots (default 30)')
+    parser.add_argument('--out', default=os.path.join(REPO, 'runs', 'time_to_quality'),
+                        help='folder for snapshots and results.json; must not exist unless '
+                             '--report_only (default runs/time_to_quality)')
+    parser.add_argument('--plot', default=os.path.join(REPO, 'docs', 'time_to_quality.png'),
+                        help='PNG to draw (default docs/time_to_quality.png)')
+    parser.add_argument('--report_only', action='store_true',
+                        help='train nothing: print the table and redraw the plot from --out\'s '
+                             'results.json (of a run with the same --minutes)')
     args = parser.parse_args()
+    results_file = os.path.join(args.out, 'results.json')
+    snapshots_file = os.path.join(args.out, 'reference_snapshots.json')
+    if args.report_only:
+        if not os.path.isfile(results_file):
+            raise SystemExit(f'{results_file} is missing: run without --report_only first.')
+        with open(results_file) as file, open(snapshots_file) as info:
+            runs, reference_info = json.load(file), json.load(info)
+        dev_pairs = len(os.listdir(os.path.join(DEV, 'val'))) if os.path.isdir(
+            os.path.join(DEV, 'val')) else '?'
+        report(runs, reference_info, args.minutes, dev_pairs, args.plot)
+        return
     if not os.path.isdir(os.path.join(DEV, 'val')):
         raise SystemExit(f'needs the dev split in {DEV}: run benchmarks/dev_split.py (it needs '
                          f'../shared/data/realshoes, the maintainers\' larger private sample).')
@@ -277,7 +331,6 @@ def main():
     cpu_checkpoints = train_cpu_flags(workdir, budget)
 
     print('Scoring (outside both clocks) ...', flush=True)
-    snapshots_file = os.path.join(args.out, 'reference_snapshots.json')
     subprocess.run([args.torch_python, '-c', TORCH_SCORE, snapshots_file, arrays,
                     os.path.join(args.out, 'reference_photos.npz'), BENCHMARKS], check=True)
     data = np.load(arrays)
@@ -289,33 +342,10 @@ def main():
         {'seconds': s['seconds'], 'step': s['step'], **scores(real, photos[str(s['step'])])}
         for s in reference_info['snapshots']],
         'pix2pix_tf cpu.flags': score_cpu_flags(workdir, cpu_checkpoints, sketches, real)}
-    with open(os.path.join(args.out, 'results.json'), 'w') as file:
+    with open(results_file, 'w') as file:
         json.dump(runs, file, indent=1)
 
-    target = runs['PyTorch reference'][-1]
-    print(f'\n{args.minutes:g}-minute budget each, one after the other, {os.cpu_count()} CPU '
-          f'cores; PyTorch {reference_info["torch"]} ({reference_info["threads"]} threads); '
-          f'{len(real)} dev pairs. Target: the reference\'s final dev L1 {target["l1"]:.4f}.')
-    print('| run | steps | reaches the target L1 at | ' + ' | '.join(
-        f'L1 / SSIM / 2-sample / colour at {m} min' for m in MARKS) + ' |\n|---|---|---|'
-        + '---|' * len(MARKS))
-    reached = {}
-    for name, rows in runs.items():
-        hit = first_reaching(rows, target['l1'])
-        reached[name] = hit['seconds'] if hit else None
-        cells = []
-        for mark in MARKS:
-            row = at(rows, mark)
-            cells.append(f'{row["l1"]:.4f} / {row["ssim"]:.3f} / {row["two_sample_accuracy"]:.3f}'
-                         f' / {row["colour_ratio"]:.2f}' if row else '-')
-        when = f'{hit["seconds"] / 60:.1f} min' if hit else 'never'
-        print(f'| {name} | {rows[-1]["step"] if rows else 0} | {when} | ' + ' | '.join(cells)
-              + ' |')
-    ours, theirs = reached['pix2pix_tf cpu.flags'], reached['PyTorch reference']
-    if ours:
-        print(f'cpu.flags reaches the reference\'s {args.minutes:g}-minute L1 '
-              f'{theirs / ours:.1f}x sooner (goal: 5x).')
-    plot(runs, args.plot, args.minutes)
+    report(runs, reference_info, args.minutes, len(real), args.plot)
 
 
 if __name__ == '__main__':

@@ -74,6 +74,37 @@ def test_translate_matches_the_saved_model_and_checks_its_input(trained_workdir,
         pix2pix_tf.load_generator(str(REPO / 'docs'))
 
 
+def test_translate_traces_once_per_model_and_mode_and_leaves_the_model_as_it_was(
+        trained_workdir, tmp_path):
+    import tensorflow as tf
+    from pix2pix_tf import api
+    from pix2pix_tf.serving import signatures
+    generator = pix2pix_tf.load_generator(str(trained_workdir))
+    before = tf.train.Checkpoint(generator=generator).write(str(tmp_path / 'before'))
+    first = pix2pix_tf.translate(sketches(1, 64), generator)
+    again = pix2pix_tf.translate(sketches(3, 40), generator)  # Other batch and size: no retrace.
+    module = api._serving_module(generator, 'eval')
+    assert module.predict_pixels.experimental_get_tracing_count() == 1
+    paper = pix2pix_tf.translate(sketches(1, 64), generator, 'paper')
+    assert api._serving_module(generator, 'paper') is not module
+    assert api._serving_module(generator, 'eval') is module
+    # The cached graph gives what a fresh serving module gives, and follows new weights.
+    fresh = signatures.Pix2PixServing(generator, generator.input_shape[1], 'eval')
+    np.testing.assert_array_equal(again, fresh.predict_pixels(sketches(3, 40)[..., None])[
+        'photos'].numpy())
+    assert paper.shape == first.shape == (1, 64, 64, 3)
+    bias = generator.trainable_variables[-1]
+    bias.assign(bias + 0.5)
+    assert not np.array_equal(pix2pix_tf.translate(sketches(1, 64), generator), first)
+    assert module.predict_pixels.experimental_get_tracing_count() == 1
+    # Neither the checkpoint's structure nor the .keras file gains anything from the cache.
+    after = tf.train.Checkpoint(generator=generator).write(str(tmp_path / 'after'))
+    assert ([name for name, _ in tf.train.list_variables(before)]
+            == [name for name, _ in tf.train.list_variables(after)])
+    generator.save(tmp_path / 'g.keras')
+    assert len(keras.models.load_model(tmp_path / 'g.keras').weights) == len(generator.weights)
+
+
 def test_keras_export_round_trip(trained_workdir, tmp_path):
     result = subprocess.run([sys.executable, 'export.py', f'--workdir={trained_workdir}',
                              '--format=keras', f'--export_dir={tmp_path / "keras"}'], cwd=REPO,
