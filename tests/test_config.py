@@ -17,6 +17,8 @@ from pix2pix_tf import config as config_lib
     (dict(beta_1=1.0), '--beta_1=1.0 must be in [0, 1)'),
     (dict(ema_decay=1.0), '--ema_decay=1.0 must be in [0, 1)'),
     (dict(stroke_jitter=1.5), '--stroke_jitter=1.5 must be a probability in [0, 1]'),
+    (dict(feature_matching_weight=-1.0), '--feature_matching_weight=-1.0 must be a finite '
+                                         'number >= 0.'),
     (dict(update_order='random'), '--update_order=random is not one of simultaneous, '
                                   'alternating'),
     (dict(update_order='alternating', jit_compile=True),

@@ -83,6 +83,21 @@ def generator_loss(fake_logits: tf.Tensor, photo: tf.Tensor, generated_photo: tf
     return {'gan_loss': adversarial, 'l1_loss': l1, 'total_loss': adversarial + l1_weight * l1}
 
 
+def feature_matching_loss(real_features: list, fake_features: list) -> tf.Tensor:
+    """pix2pixHD's feature-matching term per example [N]: the mean over D's layers of the mean
+    absolute difference between its features of the real and of the generated pair.
+
+    The real pair's features are constants (stop_gradient): the term pulls the generated
+    pair's features towards them and trains the generator only.
+    """
+    if len(real_features) != len(fake_features) or not real_features:
+        raise ValueError('feature matching needs the same, non-empty list of layers for both')
+    per_layer = [_per_example_mean(tf.abs(tf.stop_gradient(tf.cast(real, tf.float32))
+                                          - tf.cast(fake, tf.float32)))
+                 for real, fake in zip(real_features, fake_features)]
+    return tf.add_n(per_layer) / len(per_layer)
+
+
 def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor,
                        gan_loss: str = 'vanilla') -> dict[str, tf.Tensor]:
     """The discriminator's objective per example: {'real_loss', 'fake_loss', 'total_loss'}.

@@ -194,6 +194,14 @@ def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int
     return keras.Model([sketch, photo], logits, name='discriminator')
 
 
+def discriminator_features(discriminator: keras.Model) -> keras.Model:
+    """The same PatchGAN (shared layers and weights, no new variables) returning
+    [block_1..block_4 activations..., logits]: for the feature-matching loss."""
+    outputs = [discriminator.get_layer(f'block_{block}_act').output for block in range(1, 5)]
+    return keras.Model(discriminator.inputs, outputs + [discriminator.output],
+                       name='discriminator_features')
+
+
 def build_models(config, fused_batch_norm: bool = True) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) to train for a `Config` (under the current Keras dtype
     policy), with `FusedBatchNormalization` unless `fused_batch_norm=False` (benchmarks)."""

@@ -13,6 +13,11 @@ strategy. With `--ema_decay` the step also updates a moving average of the gener
 (`pix2pix_tf/model/losses.py`); `--diff_augment` transforms every pair the discriminator sees
 (`pix2pix_tf/model/augment.py`), with a fresh draw per pair, per discriminator call, per step
 and per replica (stateless: a function of the seed, the step and the replica).
+`--feature_matching_weight` adds pix2pixHD's feature-matching term to G's loss: D runs as
+`networks.discriminator_features` (the same layers, also returning its block activations), and
+the generated pair goes through the same augmentation draw as the real one, so that their
+features are compared position by position; in the alternating order G's step runs the updated
+D on the real pair once more.
 """
 
 import dataclasses
@@ -117,6 +122,9 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
     gan_loss = config.gan_loss
     policy = config_lib.diff_augment_policy(config.diff_augment)
     base_seed = tf.constant([config.seed, 20201218], tf.int64)  # DiffAugment's arXiv date.
+    matching_weight = config.feature_matching_weight
+    critic = networks.discriminator_features(discriminator) if matching_weight else None
+    fake_call = 0 if matching_weight else 1  # Matched features need the real pair's draw.
 
     def augmentation_seed():
         """A stateless seed for this step on this replica (int64 [2])."""
@@ -125,10 +133,24 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         return tf.random.experimental.stateless_fold_in(step_seed, tf.cast(replica, tf.int64))
 
     def judged(sketch, photo, seed, call: int):
-        """The discriminator's logits on (sketch, photo), through this call's augmentation."""
+        """(logits, D's block activations or None) on (sketch, photo), through this call's
+        augmentation; the activations only with feature matching."""
         sketch, photo = augment.augment_pair(
             sketch, photo, policy, tf.random.experimental.stateless_fold_in(seed, call))
-        return discriminator([sketch, photo], training=True)
+        if critic is None:
+            return discriminator([sketch, photo], training=True), None
+        *features, logits = critic([sketch, photo], training=True)
+        return logits, features
+
+    def generator_objective(fake_logits, photo, generated_photo, real_features,
+                            fake_features):
+        terms = losses.generator_loss(fake_logits, photo, generated_photo, config.l1_weight,
+                                      gan_loss)
+        if matching_weight:
+            matching = losses.feature_matching_loss(real_features, fake_features)
+            terms['feature_matching_loss'] = matching
+            terms['total_loss'] = terms['total_loss'] + matching_weight * matching
+        return terms
 
     def average(per_example):
         # Sum over this replica's examples / the global batch: summed across replicas, the mean
@@ -156,10 +178,10 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         sketch, photo = batch['sketch'], batch['photo']
         with tf.GradientTape(persistent=True) as tape:
             generated_photo = generator(sketch, training=True)
-            real_logits = judged(sketch, photo, seed, 0)
-            fake_logits = judged(sketch, generated_photo, seed, 1)
-            generator_terms = losses.generator_loss(fake_logits, photo, generated_photo,
-                                                    config.l1_weight, gan_loss)
+            real_logits, real_features = judged(sketch, photo, seed, 0)
+            fake_logits, fake_features = judged(sketch, generated_photo, seed, fake_call)
+            generator_terms = generator_objective(fake_logits, photo, generated_photo,
+                                                  real_features, fake_features)
             discriminator_terms = losses.discriminator_loss(real_logits, fake_logits, gan_loss)
             generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
             discriminator_loss = scaled(average(discriminator_terms['total_loss']),
@@ -191,8 +213,8 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         with tf.GradientTape() as generator_tape:
             generated_photo = generator(sketch, training=True)
         with tf.GradientTape() as discriminator_tape:
-            real_logits = judged(sketch, photo, seed, 0)
-            detached_logits = judged(sketch, tf.stop_gradient(generated_photo), seed, 1)
+            real_logits, _ = judged(sketch, photo, seed, 0)
+            detached_logits, _ = judged(sketch, tf.stop_gradient(generated_photo), seed, 1)
             discriminator_terms = losses.discriminator_loss(real_logits, detached_logits,
                                                             gan_loss)
             discriminator_loss = scaled(average(discriminator_terms['total_loss']),
@@ -202,9 +224,10 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
                                               discriminator.trainable_variables)),
             discriminator.trainable_variables)
         with generator_tape:  # Recording resumes: G's loss through the updated D.
-            fake_logits = judged(sketch, generated_photo, seed, 2)
-            generator_terms = losses.generator_loss(fake_logits, photo, generated_photo,
-                                                    config.l1_weight, gan_loss)
+            fake_logits, fake_features = judged(sketch, generated_photo, seed, 2)
+            real_features = judged(sketch, photo, seed, 2)[1] if matching_weight else None
+            generator_terms = generator_objective(fake_logits, photo, generated_photo,
+                                                  real_features, fake_features)
             generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
         generator_optimizer.apply(
             agree(generator_tape.gradient(generator_loss, generator.trainable_variables)),

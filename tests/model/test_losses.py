@@ -75,3 +75,19 @@ def test_lsgan_and_hinge_terms_by_hand():
     assert float(losses.real_accuracy(real, 'lsgan')[0]) == 0.5
     assert float(losses.fake_accuracy(fake, 'lsgan')[0]) == 0.5
     assert float(losses.fake_accuracy(fake)[0]) == 0.5
+
+
+def test_feature_matching_by_hand_and_only_through_the_generated_features():
+    real = [tf.constant([[1.0, 2.0], [0.0, 0.0]]), tf.constant([[[3.0]], [[1.0]]])]
+    fake = [tf.Variable([[0.0, 0.0], [0.0, 1.0]]), tf.Variable([[[1.0]], [[1.0]]])]
+    real_variables = [tf.Variable(r) for r in real]
+    with tf.GradientTape() as tape:
+        loss = losses.feature_matching_loss(real_variables, fake)
+    # Example 0: layers (|1| + |2|) / 2 = 1.5 and |3 - 1| = 2 -> 1.75; example 1: 0.5 and 0.
+    np.testing.assert_allclose(loss.numpy(), [1.75, 0.25])
+    gradients = tape.gradient(loss, real_variables + fake)
+    assert gradients[0] is None and gradients[1] is None  # The real features are constants.
+    assert gradients[2] is not None and gradients[3] is not None
+    np.testing.assert_allclose(losses.feature_matching_loss(real, real).numpy(), [0.0, 0.0])
+    with pytest.raises(ValueError, match='same, non-empty list'):
+        losses.feature_matching_loss(real, fake[:1])

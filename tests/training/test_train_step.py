@@ -120,3 +120,47 @@ def test_realism_levers_train_reproducibly(make_config, order):
         np.testing.assert_array_equal(first, again)
     plain = run(diff_augment='')
     assert any(not np.allclose(a, b) for a, b in zip(augmented, plain))
+
+
+def test_feature_matching_trains_the_generator_only_with_d_features_before_its_update(
+        make_config):
+    from pix2pix_tf.model import networks
+    runs = {}
+    for weight in (0.0, 10.0):
+        config = make_config(dropout_rate=0.0, feature_matching_weight=weight)
+        state, batch = _state(config), _batch()
+        features = networks.discriminator_features(state.discriminator)
+        assert len(features.weights) == len(state.discriminator.weights)  # Shared, none new.
+        generated = state.generator(batch['sketch'], training=True)
+        *real, _ = features([batch['sketch'], batch['photo']], training=True)
+        *fake, _ = features([batch['sketch'], generated], training=True)
+        by_hand = np.mean([np.mean(np.abs(r.numpy() - f.numpy())) for r, f in zip(real, fake)])
+        step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+        metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
+        if weight:
+            assert float(metrics['generator/feature_matching_loss']) == pytest.approx(
+                by_hand, rel=1e-4)
+            assert float(metrics['generator/total_loss']) == pytest.approx(
+                float(metrics['generator/gan_loss'])
+                + config.l1_weight * float(metrics['generator/l1_loss']) + weight * by_hand,
+                rel=1e-4)
+        else:
+            assert 'generator/feature_matching_loss' not in metrics
+        runs[weight] = ([v.numpy() for v in state.discriminator.trainable_variables],
+                        [v.numpy() for v in state.generator.trainable_variables])
+    for plain, matched in zip(runs[0.0][0], runs[10.0][0]):  # D's update is unchanged ...
+        np.testing.assert_allclose(plain, matched, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, b, rtol=1e-5, atol=1e-6)  # ... G's is not.
+               for a, b in zip(runs[0.0][1], runs[10.0][1]))
+
+
+def test_feature_matching_with_alternating_order_and_augmentation_is_finite(make_config):
+    config = make_config(dropout_rate=0.0, feature_matching_weight=10.0,
+                         update_order='alternating', diff_augment='translation,cutout')
+    state = _state(config)
+    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+    data = iter(tf.data.Dataset.from_tensors(_batch()).repeat())
+    for _ in range(2):
+        metrics, _ = step(data, tf.constant(0))
+    assert float(metrics['generator/feature_matching_loss']) > 0
+    assert all(np.isfinite(float(value)) for value in metrics.values())
