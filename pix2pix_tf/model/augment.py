@@ -12,6 +12,8 @@ or a cutout moves or hides the same pixels of both. Each pair gets its own draw.
 - `color`: on the photo (a sketch has no colour): brightness + U(-0.5, 0.5), saturation x
   U(0, 2), contrast x U(0.5, 1.5), in the model's [-1, 1] range (Zhao et al.'s [0, 1] ranges
   doubled);
+- `lightness`: `color` without the saturation part (brightness and contrast only), so that the
+  discriminator still sees how colourful a photo is (not in Zhao et al.);
 - `translation`: shifted by up to 1/8 of the side in each direction; white paper comes in
   at the border;
 - `cutout`: a square of half the side at a random place set to 0 (gray) in sketch and photo.
@@ -36,6 +38,16 @@ def _color(pair: tf.Tensor, seed) -> tf.Tensor:
     photo = photo + _uniform(seed, 0, batch, -1.0, 1.0, photo.dtype)  # Brightness.
     mean = tf.reduce_mean(photo, axis=-1, keepdims=True)
     photo = (photo - mean) * _uniform(seed, 1, batch, 0.0, 2.0, photo.dtype) + mean
+    mean = tf.reduce_mean(photo, axis=[1, 2, 3], keepdims=True)
+    photo = (photo - mean) * _uniform(seed, 2, batch, 0.5, 1.5, photo.dtype) + mean
+    return tf.concat([sketch, photo], axis=-1)
+
+
+def _lightness(pair: tf.Tensor, seed) -> tf.Tensor:
+    """`color` without its saturation part: colourfulness changes with the contrast only."""
+    sketch, photo = pair[..., :1], pair[..., 1:]
+    batch = [tf.shape(pair)[0], 1, 1, 1]
+    photo = photo + _uniform(seed, 0, batch, -1.0, 1.0, photo.dtype)  # Brightness.
     mean = tf.reduce_mean(photo, axis=[1, 2, 3], keepdims=True)
     photo = (photo - mean) * _uniform(seed, 2, batch, 0.5, 1.5, photo.dtype) + mean
     return tf.concat([sketch, photo], axis=-1)
@@ -70,7 +82,7 @@ def _cutout(pair: tf.Tensor, seed) -> tf.Tensor:
     return pair * tf.cast(~hidden, pair.dtype)[..., tf.newaxis]
 
 
-_OPS = {'color': _color, 'translation': _translation, 'cutout': _cutout}
+_OPS = {'color': _color, 'lightness': _lightness, 'translation': _translation, 'cutout': _cutout}
 
 
 def augment_pair(sketch: tf.Tensor, photo: tf.Tensor, policy: tuple[str, ...],

@@ -8,7 +8,7 @@ import tensorflow as tf
 from pix2pix_tf import config as config_lib
 from pix2pix_tf.model import augment
 
-ALL = ('color', 'translation', 'cutout')
+ALL = ('color', 'lightness', 'translation', 'cutout')
 
 
 def pattern_pair(count=4, size=32):
@@ -52,6 +52,27 @@ def test_color_changes_the_photo_only_and_draws_per_pair():
     np.testing.assert_array_equal(new_sketch, sketch)
     shifts = (new_photo - photo).numpy().mean(axis=(1, 2, 3))
     assert np.std(shifts) > 0.05  # Each pair its own brightness.
+
+
+def test_lightness_changes_colourfulness_by_contrast_only_and_color_by_saturation_too():
+    photo = tf.random.stateless_uniform([6, 16, 16, 3], [4, 5], -1, 1)
+    sketch = tf.zeros([6, 16, 16, 1])
+
+    def chroma(image):  # Each pixel's colour as a deviation from its own gray.
+        image = image.numpy()
+        return (image - image.mean(axis=-1, keepdims=True)).reshape(6, -1)
+
+    for policy, keeps in (('lightness', True), ('color', False)):
+        new_sketch, new_photo = augment.augment_pair(sketch, photo, (policy,),
+                                                     tf.constant([6, 7]))
+        np.testing.assert_array_equal(new_sketch, sketch)
+        assert not np.allclose(new_photo, photo)
+        # lightness scales every pixel's chroma by the pair's contrast factor in [0.5, 1.5]...
+        factors = (chroma(new_photo) * chroma(photo)).sum(axis=1) / (chroma(photo) ** 2).sum(
+            axis=1)
+        scaled = np.allclose(chroma(new_photo), factors[:, None] * chroma(photo), atol=1e-5)
+        in_range = ((factors > 0.5 - 1e-5) & (factors < 1.5 + 1e-5)).all()
+        assert (scaled and in_range) == keeps  # ...color's saturation draw leaves that range.
 
 
 def test_draws_are_a_function_of_the_seed_and_gradients_flow():
