@@ -34,7 +34,7 @@ TFLITE_NEEDS_EVAL_MODE = (
 # Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
 # exported under other values.
 MODEL_FIELDS = ('image_size', 'norm', 'generator_filters', 'discriminator_filters',
-                'spectral_norm')
+                'spectral_norm', 'discriminator_scales')
 
 
 class ConfigError(ValueError):
@@ -84,6 +84,10 @@ class Config:
     dropout_rate: float = _field(0.5, 'Dropout in the inner 512-filter U-Net decoder blocks.')
     spectral_norm: bool = _field(
         False, 'Spectral normalisation of every discriminator convolution (Miyato et al. 2018).')
+    discriminator_scales: int = _field(
+        1, 'PatchGANs at 1, 1/2, 1/4, ... of the image size, their adversarial losses averaged '
+        '(pix2pixHD\'s multi-scale discriminator, Wang et al. 2018: 2 or 3 there); 1 = the '
+        'paper\'s single PatchGAN.')
 
     # Loss and optimizer.
     l1_weight: float = _field(100.0, 'Weight of the L1 term in the generator loss (lambda).')
@@ -190,6 +194,10 @@ def _validate(config: Config) -> None:
     if not (MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE and size & (size - 1) == 0):
         fail(f'--image_size={size} must be a power of two from {MIN_IMAGE_SIZE} to '
              f'{MAX_IMAGE_SIZE} (the U-Net halves it down to 1x1).')
+    if config.discriminator_scales < 1 or size >> (config.discriminator_scales - 1) < 32:
+        fail(f'--discriminator_scales={config.discriminator_scales} needs an --image_size of at '
+             f'least 32 * 2^(scales - 1) (the coarsest PatchGAN sees image_size / '
+             f'2^(scales - 1) pixels); use 1 to {int(math.log2(size)) - 4} at --image_size={size}.')
     if config.load_size and config.load_size < size:
         fail(f'--load_size={config.load_size} is smaller than --image_size={size}; the random '
              f'crop needs load_size >= image_size (or 0 for the default).')

@@ -19,6 +19,9 @@ from pix2pix_tf import config as config_lib
     (dict(stroke_jitter=1.5), '--stroke_jitter=1.5 must be a probability in [0, 1]'),
     (dict(feature_matching_weight=-1.0), '--feature_matching_weight=-1.0 must be a finite '
                                          'number >= 0.'),
+    (dict(discriminator_scales=3, image_size=64),
+     '--discriminator_scales=3 needs an --image_size of at least 32 * 2^(scales - 1)'),
+    (dict(discriminator_scales=0), '--discriminator_scales=0 needs an --image_size'),
     (dict(update_order='random'), '--update_order=random is not one of simultaneous, '
                                   'alternating'),
     (dict(update_order='alternating', jit_compile=True),
@@ -61,5 +64,9 @@ def test_workdir_compatibility(tmp_path):
     # ...another model shape cannot.
     with pytest.raises(config_lib.ConfigError, match='trained with --image_size=128, not 256'):
         config_lib.check_workdir(config_lib.Config(image_size=256), str(tmp_path))
+    with pytest.raises(config_lib.ConfigError,
+                       match='trained with --discriminator_scales=1, not 2'):
+        config_lib.check_workdir(config_lib.Config(image_size=128, discriminator_scales=2),
+                                 str(tmp_path))
     with pytest.raises(config_lib.ConfigError, match='not found'):
         config_lib.read_workdir_config(str(tmp_path / 'missing'))

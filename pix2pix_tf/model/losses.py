@@ -11,10 +11,28 @@ float32): the step averages over the *global* batch itself (this replica's sum /
 batch size, summed across replicas: what `tf.nn.compute_average_loss` computes, without its
 runtime asserts, which XLA can only ignore noisily), so the result is right under any
 tf.distribute strategy. Logits are the PatchGAN's [N, P, P, 1] outputs; each example's loss is
-the mean over its P x P patches, as `nn.BCEWithLogitsLoss` in the reference.
+the mean over its P x P patches, as `nn.BCEWithLogitsLoss` in the reference. With a multi-scale
+discriminator (`--discriminator_scales`) the logits are a list, one map per scale; each
+adversarial term and accuracy is then the mean of its per-scale values (pix2pixHD sums them; the
+mean keeps the adversarial term's size, so the L1 weight keeps its meaning).
 """
 
+import functools
+
 import tensorflow as tf
+
+
+def _over_scales(function):
+    """Lets a per-example function of one logits map take a list of maps (one per
+    discriminator scale) too: the mean of its values over the scales."""
+
+    @functools.wraps(function)
+    def wrapper(logits, *args, **kwargs):
+        if isinstance(logits, (list, tuple)):
+            return tf.add_n([function(scale, *args, **kwargs) for scale in logits]) / len(logits)
+        return function(logits, *args, **kwargs)
+
+    return wrapper
 
 
 def _per_example_mean(values: tf.Tensor) -> tf.Tensor:
@@ -36,6 +54,7 @@ def _hinge(logits: tf.Tensor, sign: float) -> tf.Tensor:
     return _per_example_mean(tf.nn.relu(1.0 - sign * tf.cast(logits, tf.float32)))
 
 
+@_over_scales
 def generator_gan_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
     """vanilla: the non-saturating -log D(x, G(x)) (BCE of fake logits against 'real');
     lsgan: (D - 1)^2; hinge: -D."""
@@ -46,6 +65,7 @@ def generator_gan_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tens
     return _bce_with_logits(fake_logits, 1.0)
 
 
+@_over_scales
 def discriminator_real_loss(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
     """The discriminator's term on real pairs: BCE against 'real' (label 1); lsgan: (D - 1)^2;
     hinge: relu(1 - D)."""
@@ -56,6 +76,7 @@ def discriminator_real_loss(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf
     return _bce_with_logits(real_logits, 1.0)
 
 
+@_over_scales
 def discriminator_fake_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
     """The discriminator's term on generated pairs: BCE against 'fake' (label 0); lsgan: D^2;
     hinge: relu(1 + D)."""
@@ -114,12 +135,14 @@ def _threshold(kind: str) -> float:
     return 0.5 if kind == 'lsgan' else 0.0  # Halfway between the targets (lsgan: 0 and 1).
 
 
+@_over_scales
 def real_accuracy(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
     """Share of patches the discriminator calls real on real pairs, per example."""
     return _per_example_mean(tf.cast(tf.cast(real_logits, tf.float32) > _threshold(kind),
                                      tf.float32))
 
 
+@_over_scales
 def fake_accuracy(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
     """Share of patches the discriminator calls fake on generated pairs, per example."""
     return _per_example_mean(tf.cast(tf.cast(fake_logits, tf.float32) < _threshold(kind),

@@ -159,46 +159,79 @@ def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 6
     return keras.Model(sketch, generated_photo, name='generator')
 
 
+MIN_DISCRIMINATOR_INPUT = 32  # A PatchGAN's smallest input: 32x32 -> 2x2 logits.
+
+
 def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int = 64,
                         sync_batch_norm: bool = False, fused_batch_norm: bool = False,
-                        spectral_norm: bool = False) -> keras.Model:
+                        spectral_norm: bool = False, scales: int = 1) -> keras.Model:
     """70x70 PatchGAN: (sketch [N,S,S,1], photo [N,S,S,3]) in [-1, 1] -> logits [N,P,P,1].
 
     P is 30 at S=256 (each logit sees a 70x70 patch). Logits are float32, with no sigmoid: the
     losses use BCE-with-logits. `spectral_norm` wraps every convolution in Keras's
     SpectralNormalization (one power iteration per training call; Keras 3 writes the
     normalised kernel back into the layer's kernel each time).
+
+    `scales` > 1 is pix2pixHD's multi-scale discriminator (Wang et al. 2018): that many
+    PatchGANs of the same architecture and their own weights, the k-th on the pair average-pooled
+    k-1 times (3x3, stride 2, the padding not counted in the mean, as pix2pixHD's AvgPool2d;
+    'same' padding puts it at the end, a pixel off PyTorch's padding=1), so each logit of the
+    coarser ones sees a patch 2, 4, ... times as wide. The model then returns the list of
+    their logits, finest first ([N,30,30,1], [N,14,14,1] at S=256). The first PatchGAN's layers
+    keep the single-scale names; the k-th's are prefixed `scale_k_`.
     """
+    if scales < 1 or image_size >> (scales - 1) < MIN_DISCRIMINATOR_INPUT:
+        raise ValueError(f'scales={scales} needs image_size / 2^(scales - 1) >= '
+                         f'{MIN_DISCRIMINATOR_INPUT}, not image_size={image_size}')
 
     def conv(layer):
         return (keras.layers.SpectralNormalization(layer, name=f'{layer.name}_sn')
                 if spectral_norm else layer)
 
+    def patchgan(x, prefix):
+        x = conv(_conv(filters, 2, True, f'{prefix}block_1_conv'))(x)
+        x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f'{prefix}block_1_act')(x)
+        for block, (multiplier, strides) in enumerate([(2, 2), (4, 2), (8, 1)], start=2):
+            if strides == 1:
+                # Reference: 4x4 stride-1 convs with padding 1 shrink the map by one pixel.
+                x = keras.layers.ZeroPadding2D(1, name=f'{prefix}block_{block}_pad')(x)
+            x = conv(keras.layers.Conv2D(
+                filters * multiplier, 4, strides=strides,
+                padding='same' if strides == 2 else 'valid', use_bias=False,
+                kernel_initializer=_conv_init(), name=f'{prefix}block_{block}_conv'))(x)
+            x = _norm(norm, f'{prefix}block_{block}_norm', sync_batch_norm, fused_batch_norm)(x)
+            x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f'{prefix}block_{block}_act')(x)
+        x = keras.layers.ZeroPadding2D(1, name=f'{prefix}logits_pad')(x)
+        x = conv(keras.layers.Conv2D(1, 4, kernel_initializer=_conv_init(),
+                                     name=f'{prefix}logits_conv'))(x)
+        return keras.layers.Activation('linear', dtype='float32', name=f'{prefix}logits')(x)
+
     sketch = keras.Input((image_size, image_size, 1), name='sketch')
     photo = keras.Input((image_size, image_size, 3), name='photo')
-    x = keras.layers.Concatenate(name='pair')([sketch, photo])
-    x = conv(_conv(filters, 2, True, 'block_1_conv'))(x)
-    x = keras.layers.LeakyReLU(LEAKY_SLOPE, name='block_1_act')(x)
-    for block, (multiplier, strides) in enumerate([(2, 2), (4, 2), (8, 1)], start=2):
-        if strides == 1:
-            # Reference: 4x4 stride-1 convs with padding 1 shrink the map by one pixel.
-            x = keras.layers.ZeroPadding2D(1, name=f'block_{block}_pad')(x)
-        x = conv(keras.layers.Conv2D(
-            filters * multiplier, 4, strides=strides, padding='same' if strides == 2 else 'valid',
-            use_bias=False, kernel_initializer=_conv_init(), name=f'block_{block}_conv'))(x)
-        x = _norm(norm, f'block_{block}_norm', sync_batch_norm, fused_batch_norm)(x)
-        x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f'block_{block}_act')(x)
-    x = keras.layers.ZeroPadding2D(1, name='logits_pad')(x)
-    x = conv(keras.layers.Conv2D(1, 4, kernel_initializer=_conv_init(), name='logits_conv'))(x)
-    logits = keras.layers.Activation('linear', dtype='float32', name='logits')(x)
-    return keras.Model([sketch, photo], logits, name='discriminator')
+    pair = keras.layers.Concatenate(name='pair')([sketch, photo])
+    outputs = [patchgan(pair, '')]
+    for scale in range(2, scales + 1):
+        pair = keras.layers.AveragePooling2D(3, strides=2, padding='same',
+                                             name=f'scale_{scale}_pool')(pair)
+        outputs.append(patchgan(pair, f'scale_{scale}_'))
+    return keras.Model([sketch, photo], outputs if scales > 1 else outputs[0],
+                       name='discriminator')
+
+
+def discriminator_scales(discriminator: keras.Model) -> int:
+    """How many PatchGANs `discriminator` (from `build_discriminator`) runs."""
+    return len(discriminator.outputs)
 
 
 def discriminator_features(discriminator: keras.Model) -> keras.Model:
-    """The same PatchGAN (shared layers and weights, no new variables) returning
-    [block_1..block_4 activations..., logits]: for the feature-matching loss."""
-    outputs = [discriminator.get_layer(f'block_{block}_act').output for block in range(1, 5)]
-    return keras.Model(discriminator.inputs, outputs + [discriminator.output],
+    """The same PatchGAN(s) (shared layers and weights, no new variables) returning
+    [block_1..block_4 activations of every scale..., logits of every scale...]: for the
+    feature-matching loss."""
+    prefixes = [''] + [f'scale_{scale}_'
+                       for scale in range(2, discriminator_scales(discriminator) + 1)]
+    outputs = [discriminator.get_layer(f'{prefix}block_{block}_act').output
+               for prefix in prefixes for block in range(1, 5)]
+    return keras.Model(discriminator.inputs, outputs + list(discriminator.outputs),
                        name='discriminator_features')
 
 
@@ -209,7 +242,8 @@ def build_models(config, fused_batch_norm: bool = True) -> tuple[keras.Model, ke
                                 config.dropout_rate, config.sync_batch_norm, fused_batch_norm)
     discriminator = build_discriminator(config.image_size, config.norm,
                                         config.discriminator_filters, config.sync_batch_norm,
-                                        fused_batch_norm, config.spectral_norm)
+                                        fused_batch_norm, config.spectral_norm,
+                                        config.discriminator_scales)
     return generator, discriminator
 
 

@@ -17,7 +17,8 @@ and per replica (stateless: a function of the seed, the step and the replica).
 `networks.discriminator_features` (the same layers, also returning its block activations), and
 the generated pair goes through the same augmentation draw as the real one, so that their
 features are compared position by position; in the alternating order G's step runs the updated
-D on the real pair once more.
+D on the real pair once more. With `--discriminator_scales` > 1 D's logits are a list (one map
+per scale), which the losses average over.
 """
 
 import dataclasses
@@ -124,6 +125,7 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
     base_seed = tf.constant([config.seed, 20201218], tf.int64)  # DiffAugment's arXiv date.
     matching_weight = config.feature_matching_weight
     critic = networks.discriminator_features(discriminator) if matching_weight else None
+    scales = networks.discriminator_scales(discriminator)  # Logits: a list when > 1.
     fake_call = 0 if matching_weight else 1  # Matched features need the real pair's draw.
 
     def augmentation_seed():
@@ -139,8 +141,9 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             sketch, photo, policy, tf.random.experimental.stateless_fold_in(seed, call))
         if critic is None:
             return discriminator([sketch, photo], training=True), None
-        *features, logits = critic([sketch, photo], training=True)
-        return logits, features
+        outputs = critic([sketch, photo], training=True)
+        features, logits = outputs[:-scales], outputs[-scales:]
+        return (logits if scales > 1 else logits[0]), features
 
     def generator_objective(fake_logits, photo, generated_photo, real_features,
                             fake_features):

@@ -91,3 +91,19 @@ def test_feature_matching_by_hand_and_only_through_the_generated_features():
     np.testing.assert_allclose(losses.feature_matching_loss(real, real).numpy(), [0.0, 0.0])
     with pytest.raises(ValueError, match='same, non-empty list'):
         losses.feature_matching_loss(real, fake[:1])
+
+
+@pytest.mark.parametrize('kind', ['vanilla', 'lsgan', 'hinge'])
+def test_multi_scale_logits_average_each_term_over_the_scales(kind):
+    fine = tf.random.normal([3, 6, 6, 1], seed=1)
+    coarse = tf.random.normal([3, 2, 2, 1], seed=2) + 1.0
+    for function in (losses.generator_gan_loss, losses.discriminator_real_loss,
+                     losses.discriminator_fake_loss, losses.real_accuracy,
+                     losses.fake_accuracy):
+        both = function([fine, coarse], kind)
+        assert both.shape == (3,)
+        np.testing.assert_allclose(both, (function(fine, kind) + function(coarse, kind)) / 2,
+                                   rtol=1e-6)
+    terms = losses.discriminator_loss([fine, coarse], [coarse, fine], kind)
+    np.testing.assert_allclose(terms['total_loss'],
+                               0.5 * (terms['real_loss'] + terms['fake_loss']), rtol=1e-6)

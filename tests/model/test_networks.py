@@ -172,3 +172,40 @@ def test_spectral_norm_wraps_every_discriminator_conv_and_bounds_it():
     for layer in wrapped:  # The largest singular value of each kernel is brought to about 1.
         kernel = layer.layer.kernel.numpy().reshape(-1, layer.layer.kernel.shape[-1])
         assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1, rel=0.1)
+
+
+def test_multi_scale_discriminator_runs_independent_patchgans_on_pooled_pairs():
+    single = networks.build_discriminator(128, 'instance', 8)
+    multi = networks.build_discriminator(128, 'instance', 8, scales=3)
+    assert networks.discriminator_scales(single) == 1
+    assert networks.discriminator_scales(multi) == 3
+    assert [tuple(out.shape) for out in multi.outputs] == [
+        (None, 14, 14, 1), (None, 6, 6, 1), (None, 2, 2, 1)]
+    assert multi.count_params() == 3 * single.count_params()  # Own weights, none shared.
+    # The finest PatchGAN keeps the single-scale layer names, so it is that model exactly.
+    sketch = tf.random.uniform([2, 128, 128, 1], -1, 1, seed=5)
+    photo = tf.random.uniform([2, 128, 128, 3], -1, 1, seed=6)
+    for layer in single.layers:
+        if layer.weights:
+            multi.get_layer(layer.name).set_weights(layer.get_weights())
+    fine, middle, _ = multi([sketch, photo])
+    np.testing.assert_allclose(fine, single([sketch, photo]), atol=1e-5)
+    # The second sees the pair average-pooled 3x3 / 2 ('same': one padded row and column at
+    # the end) with the padding left out of the mean.
+    second = keras.Model(multi.get_layer('scale_2_block_1_conv').input,
+                         multi.get_layer('scale_2_logits').output)
+    pad = [[0, 0], [0, 1], [0, 1], [0, 0]]
+    pair = tf.concat([sketch, photo], -1)
+    total = tf.nn.avg_pool2d(tf.pad(pair, pad), 3, 2, 'VALID')
+    count = tf.nn.avg_pool2d(tf.pad(tf.ones_like(pair), pad), 3, 2, 'VALID')
+    assert float(tf.reduce_min(count)) == pytest.approx(4 / 9)  # The corner: 2x2 of 3x3.
+    np.testing.assert_allclose(middle, second(total / count), atol=1e-5)
+    features = networks.discriminator_features(multi)
+    assert len(features.outputs) == 3 * 4 + 3
+    assert len(features.weights) == len(multi.weights)
+
+
+def test_multi_scale_discriminator_needs_a_coarsest_input_of_32():
+    networks.build_discriminator(64, scales=2)
+    with pytest.raises(ValueError, match='scales=3 needs image_size / 2'):
+        networks.build_discriminator(64, scales=3)

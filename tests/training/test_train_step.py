@@ -164,3 +164,28 @@ def test_feature_matching_with_alternating_order_and_augmentation_is_finite(make
         metrics, _ = step(data, tf.constant(0))
     assert float(metrics['generator/feature_matching_loss']) > 0
     assert all(np.isfinite(float(value)) for value in metrics.values())
+
+
+@pytest.mark.parametrize('order', ['simultaneous', 'alternating'])
+def test_multi_scale_discriminator_trains_every_scale(make_config, order):
+    """--discriminator_scales=2 with feature matching: G's adversarial term is the mean over
+    the scales, and both PatchGANs learn."""
+    config = make_config(update_order=order, dropout_rate=0.0, discriminator_scales=2,
+                         feature_matching_weight=10.0)
+    state, batch = _state(config), _batch()
+    before = {v.path: v.numpy() for v in state.discriminator.trainable_variables}
+    assert any(path.startswith('scale_2_') for path in before)
+    generated = state.generator(batch['sketch'], training=True)
+    logits = state.discriminator([batch['sketch'], generated], training=True)
+    assert len(logits) == 2
+    by_hand = np.mean([np.mean(losses.generator_gan_loss(scale)) for scale in logits])
+    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+    metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
+    assert all(np.isfinite(float(value)) for value in metrics.values())
+    assert float(metrics['generator/feature_matching_loss']) > 0
+    if order == 'simultaneous':  # G's loss came from D before its update.
+        assert float(metrics['generator/gan_loss']) == pytest.approx(by_hand, rel=1e-4)
+    for scale in ('block_1_conv', 'scale_2_block_1_conv'):
+        moved = [not np.allclose(v.numpy(), before[v.path])
+                 for v in state.discriminator.trainable_variables if v.path.startswith(scale)]
+        assert moved and all(moved)
