@@ -89,19 +89,25 @@ def translate(sketches: np.ndarray, model, inference_mode: str = 'eval') -> np.n
                 'predict_pixels']
             photos = signature(sketches=tf.constant(batch))['photos'].numpy()
             return photos[0] if single else photos
-        model = load_generator(path)
-    photos = _serving_module(model, inference_mode).predict_pixels(tf.constant(batch))
+        # Loaded here, so nobody else changes its weights: the faster inference twin is safe.
+        model, fast_graph = load_generator(path), True
+    else:
+        fast_graph = False  # The caller's model: follow its weights as they change.
+    module = _serving_module(model, inference_mode, fast_graph)
+    photos = module.predict_pixels(tf.constant(batch))
     photos = photos['photos'].numpy()
     return photos[0] if single else photos
 
 
-def _serving_module(model: keras.Model, inference_mode: str) -> signatures.Pix2PixServing:
-    """The model's serving module for `inference_mode`, built and traced on first use."""
+def _serving_module(model: keras.Model, inference_mode: str,
+                    fast_graph: bool = False) -> signatures.Pix2PixServing:
+    """The model's serving module for `inference_mode`, built and traced on first use
+    (`fast_graph`: see `signatures.Pix2PixServing`)."""
     modules = model.__dict__.get(_SERVING_CACHE)
     if modules is None:
         modules = {}
         object.__setattr__(model, _SERVING_CACHE, modules)
     if inference_mode not in modules:
-        modules[inference_mode] = signatures.Pix2PixServing(model, model.input_shape[1],
-                                                            inference_mode)
+        modules[inference_mode] = signatures.Pix2PixServing(
+            model, model.input_shape[1], inference_mode, fast_graph=fast_graph)
     return modules[inference_mode]

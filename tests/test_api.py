@@ -89,9 +89,14 @@ def test_translate_traces_once_per_model_and_mode_and_leaves_the_model_as_it_was
     assert api._serving_module(generator, 'paper') is not module
     assert api._serving_module(generator, 'eval') is module
     # The cached graph gives what a fresh serving module gives, and follows new weights.
-    fresh = signatures.Pix2PixServing(generator, generator.input_shape[1], 'eval')
+    fresh = signatures.Pix2PixServing(generator, generator.input_shape[1], 'eval',
+                                      fast_graph=False)
     np.testing.assert_array_equal(again, fresh.predict_pixels(sketches(3, 40)[..., None])[
         'photos'].numpy())
+    # An export's inference twin: the same photos up to float rounding (one level in 255).
+    twin = signatures.Pix2PixServing(generator, generator.input_shape[1], 'eval')
+    from_twin = twin.predict_pixels(sketches(3, 40)[..., None])['photos'].numpy()
+    assert np.abs(from_twin.astype(int) - again.astype(int)).max() <= 1
     assert paper.shape == first.shape == (1, 64, 64, 3)
     bias = generator.trainable_variables[-1]
     bias.assign(bias + 0.5)

@@ -5,6 +5,7 @@
 - `precision`: mixed-precision policies, loss-scaled and fused Adam optimizers.
 - `ema`: the generator's exponential moving average.
 - `augment`: differentiable augmentation of the discriminator's inputs (`--diff_augment`).
+- `inference_twin`: the generator with its transposed convolutions as forward ones, for exports.
 
 May import: `pix2pix_tf.config` and other `pix2pix_tf.model` modules only (tests/test_layout.py).
 """

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from tensorflow.core.protobuf import saved_model_pb2
 
 from pix2pix_tf.data import image_headers
 from pix2pix_tf.data import images
@@ -140,6 +141,14 @@ def test_reloaded_savedmodel_matches_keras_and_serves_any_image(workdir, tmp_pat
     assert 'Unknown image file format' in report['error']
     assert 'expected to be a uint8 tensor but is a float tensor' in report['dtype_error']
     assert report['unchanged'], 'a request changed a variable'
+    # The export runs the inference twin: forward convolutions only, none of TensorFlow's
+    # slow transposed ones on CPU (Conv2DBackpropInput), and the photos above still match.
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((tmp_path / 'export' / '1' / 'saved_model.pb').read_bytes())
+    graph = saved.meta_graphs[0].graph_def
+    op_types = {node.op for function in graph.library.function for node in function.node_def}
+    assert {'Conv2D', 'DepthToSpace'} <= op_types
+    assert 'Conv2DBackpropInput' not in op_types
 
 
 def test_export_command_versions_overwrite_and_saved_model_cli(workdir, tmp_path):
