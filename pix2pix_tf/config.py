@@ -107,7 +107,8 @@ class Config:
     diff_augment: str = _field(
         '', 'Differentiable augmentation of every pair the discriminator sees, real and '
         'generated (Zhao et al. 2020): a comma-separated list of color, lightness (color '
-        'without saturation), translation, cutout ("" = none).')
+        'without saturation), translation, cutout, each optionally :<probability> (the share '
+        'of pairs it transforms, e.g. color:0.5; default 1) ("" = none).')
     update_order: str = _field(
         'simultaneous', 'simultaneous = both nets updated from one forward pass (one tape); '
         'alternating = the reference\'s D step, then G step with D run again.', UPDATE_ORDERS)
@@ -235,14 +236,24 @@ def _validate(config: Config) -> None:
 
 
 def diff_augment_policy(text: str) -> tuple[str, ...]:
-    """--diff_augment's parts in order ('color,cutout' -> ('color', 'cutout')); ConfigError
-    naming an unknown or repeated part."""
+    """--diff_augment's parts in order ('color:0.5, cutout' -> ('color:0.5', 'cutout')); a part
+    may end in ':<probability>' (0 < p <= 1; default 1), the share of pairs it transforms.
+    ConfigError naming an unknown or repeated part or a bad probability."""
     parts = tuple(part.strip() for part in text.split(',') if part.strip())
-    for part in parts:
-        if part not in DIFF_AUGMENT_POLICIES or parts.count(part) > 1:
+    names = [part.partition(':')[0].strip() for part in parts]
+    for part, name in zip(parts, names):
+        if name not in DIFF_AUGMENT_POLICIES or names.count(name) > 1:
             raise ConfigError(f'--diff_augment={text}: {part!r} is unknown or repeated; use a '
-                              f'comma-separated list of {", ".join(DIFF_AUGMENT_POLICIES)} '
-                              f'(or "" for none).')
+                              f'comma-separated list of {", ".join(DIFF_AUGMENT_POLICIES)}, '
+                              f'each optionally with :<probability> (or "" for none).')
+        if ':' in part:
+            try:
+                probability = float(part.partition(':')[2])
+            except ValueError:
+                probability = math.nan
+            if not 0 < probability <= 1:
+                raise ConfigError(f'--diff_augment={text}: {part!r} needs a probability in '
+                                  f'(0, 1] after the colon, e.g. {name}:0.5.')
     return parts
 
 

@@ -17,8 +17,11 @@ or a cutout moves or hides the same pixels of both. Each pair gets its own draw.
 - `translation`: shifted by up to 1/8 of the side in each direction; white paper comes in
   at the border;
 - `cutout`: a square of half the side at a random place set to 0 (gray) in sketch and photo.
-Random draws are stateless, from a seed the training step derives from its step counter, so
-a resumed run augments exactly as an uninterrupted one.
+A part written `name:p` (e.g. `color:0.5`) transforms each pair with probability p and leaves
+the others as they are (as ADA's augmentation probability, Karras et al. 2020), so the
+discriminator still sees some pairs' true colours. Random draws are stateless, from a seed the
+training step derives from its step counter, so a resumed run augments exactly as an
+uninterrupted one.
 """
 
 import tensorflow as tf
@@ -89,13 +92,21 @@ def augment_pair(sketch: tf.Tensor, photo: tf.Tensor, policy: tuple[str, ...],
                  seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """The same random transform on each pair's sketch [N, S, S, 1] and photo [N, S, S, 3].
 
-    `policy`: from `config.diff_augment_policy`; `seed`: int [2] stateless seed (a new one for
-    every call that should draw anew). Returns (sketch, photo) in the photo's dtype; an empty policy
-    returns them as they are.
+    `policy`: from `config.diff_augment_policy` (names, each optionally ':<probability>');
+    `seed`: int [2] stateless seed (a new one for every call that should draw anew). Returns
+    (sketch, photo) in the photo's dtype; an empty policy returns them as they are.
     """
     if not policy:
         return sketch, photo
     pair = tf.concat([tf.cast(sketch, photo.dtype), photo], axis=-1)
-    for index, name in enumerate(policy):
-        pair = _OPS[name](pair, tf.random.experimental.stateless_fold_in(seed, index))
+    for index, part in enumerate(policy):
+        name, _, probability = part.partition(':')
+        part_seed = tf.random.experimental.stateless_fold_in(seed, index)
+        changed = _OPS[name.strip()](pair, part_seed)
+        if probability and float(probability) < 1:
+            drawn = tf.random.stateless_uniform(
+                [tf.shape(pair)[0], 1, 1, 1],
+                tf.random.experimental.stateless_fold_in(part_seed, 30))
+            changed = tf.where(drawn < float(probability), changed, pair)
+        pair = changed
     return pair[..., :1], pair[..., 1:]

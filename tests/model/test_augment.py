@@ -97,3 +97,30 @@ def test_an_empty_policy_is_the_identity_and_bad_parts_are_one_line():
         config_lib.Config(diff_augment='color,zoom')
     with pytest.raises(config_lib.ConfigError, match="'color' is unknown or repeated"):
         config_lib.diff_augment_policy('color,color')
+
+
+def test_a_probability_transforms_that_share_of_pairs_and_leaves_the_rest():
+    sketch = tf.ones([200, 16, 16, 1])
+    photo = tf.random.stateless_uniform([200, 16, 16, 3], [5, 6], -1, 1)
+    seed = tf.constant([4, 2])
+    every = augment.augment_pair(sketch, photo, ('color',), seed)[1].numpy()
+    np.testing.assert_array_equal(
+        every, augment.augment_pair(sketch, photo, ('color:1',), seed)[1].numpy())
+    half = augment.augment_pair(sketch, photo, ('color:0.5',), seed)[1].numpy()
+    kept = np.all(half == photo.numpy(), axis=(1, 2, 3))
+    changed = np.all(np.isclose(half, every), axis=(1, 2, 3))
+    assert np.all(kept | changed)  # Each pair either as it was or as under `color`.
+    assert 70 <= changed.sum() <= 130, changed.sum()
+    tenth = augment.augment_pair(sketch, photo, ('color:0.1',), seed)[1].numpy()
+    assert 5 <= (~np.all(tenth == photo.numpy(), axis=(1, 2, 3))).sum() <= 40
+    assert config_lib.diff_augment_policy('color:0.5, cutout') == ('color:0.5', 'cutout')
+    assert config_lib.Config(diff_augment='color:0.25,translation').diff_augment
+
+
+@pytest.mark.parametrize('text,message', [
+    ('color:0', 'needs a probability in'), ('color:1.5', 'needs a probability in'),
+    ('color:half', 'needs a probability in'), ('color:0.5,color', 'is unknown or repeated'),
+    ('zoom:0.5', 'is unknown or repeated')])
+def test_bad_probabilities_are_one_line(text, message):
+    with pytest.raises(config_lib.ConfigError, match=message):
+        config_lib.Config(diff_augment=text)
