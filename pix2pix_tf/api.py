@@ -101,13 +101,14 @@ def translate(sketches: np.ndarray, model, inference_mode: str = 'eval') -> np.n
 
 def _serving_module(model: keras.Model, inference_mode: str,
                     fast_graph: bool = False) -> signatures.Pix2PixServing:
-    """The model's serving module for `inference_mode`, built and traced on first use
-    (`fast_graph`: see `signatures.Pix2PixServing`)."""
+    """The model's serving module for `inference_mode` and `fast_graph` (see
+    `signatures.Pix2PixServing`), built and traced on first use and kept on the model."""
     modules = model.__dict__.get(_SERVING_CACHE)
     if modules is None:
         modules = {}
         object.__setattr__(model, _SERVING_CACHE, modules)
-    if inference_mode not in modules:
-        modules[inference_mode] = signatures.Pix2PixServing(
+    key = (inference_mode, fast_graph)
+    if key not in modules:
+        modules[key] = signatures.Pix2PixServing(
             model, model.input_shape[1], inference_mode, fast_graph=fast_graph)
-    return modules[inference_mode]
+    return modules[key]

@@ -107,8 +107,8 @@ class Config:
     diff_augment: str = _field(
         '', 'Differentiable augmentation of every pair the discriminator sees, real and '
         'generated (Zhao et al. 2020): a comma-separated list of color, lightness (color '
-        'without saturation), translation, cutout, each optionally :<probability> (the share '
-        'of pairs it transforms, e.g. color:0.5; default 1) ("" = none).')
+        'without saturation), translation, cutout, each optionally :<p> (the share of pairs it '
+        'transforms, 0 < p <= 1, e.g. color:0.5; default 1) ("" = none).')
     update_order: str = _field(
         'simultaneous', 'simultaneous = both nets updated from one forward pass (one tape); '
         'alternating = the reference\'s D step, then G step with D run again.', UPDATE_ORDERS)

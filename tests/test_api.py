@@ -110,6 +110,29 @@ def test_translate_traces_once_per_model_and_mode_and_leaves_the_model_as_it_was
     assert len(keras.models.load_model(tmp_path / 'g.keras').weights) == len(generator.weights)
 
 
+def test_translate_on_a_path_runs_the_twin_and_on_a_held_model_the_stock_graph(
+        trained_workdir, monkeypatch):
+    from pix2pix_tf import api
+    from pix2pix_tf.model import inference_twin
+    twinned, make_twin = [], inference_twin.twin
+
+    def spy(model):  # Our own function, passed through: records which models get a twin.
+        twinned.append(model)
+        return make_twin(model)
+
+    monkeypatch.setattr(inference_twin, 'twin', spy)
+    generator = pix2pix_tf.load_generator(str(trained_workdir))
+    held = pix2pix_tf.translate(sketches(), generator)
+    assert twinned == []
+    from_path = pix2pix_tf.translate(sketches(), str(trained_workdir))
+    assert len(twinned) == 1 and twinned[0] is not generator
+    assert np.abs(from_path.astype(int) - held.astype(int)).max() <= 1
+    # One cache entry per (mode, graph): the twin of a held model is not its live graph.
+    fast = api._serving_module(generator, 'eval', fast_graph=True)
+    assert fast is not api._serving_module(generator, 'eval')
+    assert fast is api._serving_module(generator, 'eval', fast_graph=True)
+
+
 def test_keras_export_round_trip(trained_workdir, tmp_path):
     result = subprocess.run([sys.executable, 'export.py', f'--workdir={trained_workdir}',
                              '--format=keras', f'--export_dir={tmp_path / "keras"}'], cwd=REPO,

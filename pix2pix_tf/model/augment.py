@@ -28,6 +28,8 @@ import tensorflow as tf
 
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
+# fold_in index of a part's per-pair `:p` draw, past the indices its op draws with (0-20).
+PROBABILITY_DRAW = 30
 
 
 def _uniform(seed, index: int, shape, low: float, high: float, dtype) -> tf.Tensor:
@@ -106,7 +108,7 @@ def augment_pair(sketch: tf.Tensor, photo: tf.Tensor, policy: tuple[str, ...],
         if probability and float(probability) < 1:
             drawn = tf.random.stateless_uniform(
                 [tf.shape(pair)[0], 1, 1, 1],
-                tf.random.experimental.stateless_fold_in(part_seed, 30))
+                tf.random.experimental.stateless_fold_in(part_seed, PROBABILITY_DRAW))
             changed = tf.where(drawn < float(probability), changed, pair)
         pair = changed
     return pair[..., :1], pair[..., 1:]

@@ -25,8 +25,9 @@ was slower).
 holding the four kernel slices as its own variables (cut once, not on every call), and every
 other layer and variable (moving statistics, dropout seeds) copied: a snapshot of the weights.
 Exported SavedModels, `translate` on a model it loads from a path, and the float TFLite
-exports run the twin; training, checkpoints and `.keras` files keep the stock layer, so no
-file format changes.
+exports run the twin; training, checkpoints and `.keras` files keep the stock layer and are
+unchanged. What changes is inside an exported SavedModel: its variables are the phase slices,
+not the transposed convolutions' kernels (TF Serving and `saved_model_cli` read it as before).
 """
 
 import keras

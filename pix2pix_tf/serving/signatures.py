@@ -25,8 +25,10 @@ and WebP (`images.encoded_header`), and so is a GIF whose frames together hold m
 max_sketch_size^2 pixels (TensorFlow's GIF decoder reads them all), so one request's time and
 memory stay bounded. Other formats `decode_image` reads have none.
 
-Speed: the signatures run `inference_twin.twin(generator)`, the same function and weights with
-the decoder's transposed convolutions computed as forward ones (benchmarks/inference.py).
+Speed: by default (`fast_graph=True`, what exports use) the signatures run
+`inference_twin.twin(generator)`, the same function with the decoder's transposed convolutions
+computed as forward ones on a copy of the weights (benchmarks/inference.py); a generator with no
+transposed convolution to replace runs as it is. `fast_graph=False` runs the generator itself.
 
 Writing: `versions.write_version` puts the SavedModel in place atomically.
 """
@@ -126,14 +128,16 @@ class Pix2PixServing(tf.Module):
     The Keras model is deliberately not an attribute of this module (see `tf_variables`): the
     signatures reach it through a plain Python closure, and the module tracks its tf.Variables.
 
-    `fast_graph`: run `inference_twin.twin(generator)`, the same function with the transposed
-    convolutions as forward ones (2-2.5x faster on a 2-core AVX2 CPU), on a copy of the weights
-    as they are now: right for an export. False runs `generator` itself, so the signatures
-    follow later changes to its weights (the Python API's `translate` on a model it is given).
+    `fast_graph` (keyword only): run `inference_twin.twin(generator)`, the same function with the
+    transposed convolutions as forward ones (2-2.5x faster on a 2-core AVX2 CPU), on a copy of
+    the weights as they are now: right for an export. (A generator with no transposed
+    convolution is run as it is, so it is not a copy then.) False runs `generator` itself, so
+    the signatures follow later changes to its weights (the Python API's `translate` on a
+    model it is given).
     """
 
     def __init__(self, generator, image_size: int, inference_mode: str,
-                 max_sketch_size: int = DEFAULT_MAX_SKETCH_SIZE, fast_graph: bool = True):
+                 max_sketch_size: int = DEFAULT_MAX_SKETCH_SIZE, *, fast_graph: bool = True):
         super().__init__(name='pix2pix')
         if max_sketch_size < 1:
             raise ValueError(f'max_sketch_size must be at least 1, not {max_sketch_size}')

@@ -120,7 +120,20 @@ def test_a_probability_transforms_that_share_of_pairs_and_leaves_the_rest():
 @pytest.mark.parametrize('text,message', [
     ('color:0', 'needs a probability in'), ('color:1.5', 'needs a probability in'),
     ('color:half', 'needs a probability in'), ('color:0.5,color', 'is unknown or repeated'),
-    ('zoom:0.5', 'is unknown or repeated')])
+    ('zoom:0.5', 'is unknown or repeated'), ('color:', 'needs a probability in'),
+    ('color:nan', 'needs a probability in'), ('color:-0.5', 'needs a probability in'),
+    ('color:inf', 'needs a probability in')])
 def test_bad_probabilities_are_one_line(text, message):
-    with pytest.raises(config_lib.ConfigError, match=message):
+    with pytest.raises(config_lib.ConfigError, match=message) as error:
         config_lib.Config(diff_augment=text)
+    assert '\n' not in str(error.value)
+
+
+def test_spaces_around_the_colon_are_accepted():
+    sketch = tf.ones([64, 8, 8, 1])
+    photo = tf.random.stateless_uniform([64, 8, 8, 3], [7, 8], -1, 1)
+    seed = tf.constant([3, 1])
+    assert config_lib.diff_augment_policy('color : 0.5') == ('color : 0.5',)
+    np.testing.assert_array_equal(
+        augment.augment_pair(sketch, photo, ('color : 0.5',), seed)[1].numpy(),
+        augment.augment_pair(sketch, photo, ('color:0.5',), seed)[1].numpy())

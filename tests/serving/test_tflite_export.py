@@ -133,6 +133,22 @@ def test_int8_computes_every_convolution_in_int8(trained_workdir):
     assert len(floats) > len(convolutions)  # Dynamic range keeps float activations.
 
 
+def test_float_exports_run_the_twin_and_quantized_ones_the_stock_graph(trained_workdir):
+    """none/float16 take the inference twin (no TRANSPOSE_CONV; DEPTH_TO_SPACE joins the
+    phases); dynamic keeps the stock layer, whose quantized TRANSPOSE_CONV LiteRT runs faster."""
+    _, generator, _ = checkpoints.restore_generator(str(trained_workdir))
+
+    def op_names(quantize):
+        interpreter = tflite_export.interpreter(tflite_export.convert(generator, 64, quantize))
+        return [op['op_name'] for op in interpreter._get_ops_details()]
+
+    for quantize in tflite_export.TWIN_QUANTIZATIONS:
+        names = op_names(quantize)
+        assert 'TRANSPOSE_CONV' not in names and 'DEPTH_TO_SPACE' in names, (quantize, names)
+    names = op_names('dynamic')
+    assert 'TRANSPOSE_CONV' in names and 'DEPTH_TO_SPACE' not in names, names
+
+
 def test_bad_quantization_requests_fail_clearly_and_write_nothing(trained_workdir, tmp_path):
     _, generator, _ = checkpoints.restore_generator(str(trained_workdir))
     with pytest.raises(ValueError, match='int8 quantization needs calibration sketches'):
