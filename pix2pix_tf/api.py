@@ -59,7 +59,10 @@ def translate(sketches: np.ndarray, model, inference_mode: str = 'eval') -> np.n
       sketches: uint8 [H, W], [N, H, W] or [N, H, W, 1]; any H, W up to 4096 (padded to a square
         on white and resized to the model size, and back, as the served model does).
       model: a generator (`keras.Model`, from `load_generator`), a training workdir, a `.keras`
-        file, or an exported SavedModel (a version folder or a folder of versions).
+        file, or an exported SavedModel (a version folder or a folder of versions). A path is
+        loaded, and its graph built and traced, on every call (about 4 s for the paper's
+        generator on a 2-core CPU, against 0.25 s a call on a loaded model): for many calls,
+        `load_generator` once and pass the model.
       inference_mode: 'eval' (dropout off, moving statistics) or 'paper' (dropout and batch
         statistics on, each image on its own, as Isola et al.); a SavedModel keeps the mode it
         was exported with.
