@@ -21,7 +21,7 @@ KEEP_BEST = ('none', 'l1', 'ssim', 'fid')
 STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 UPDATE_ORDERS = ('simultaneous', 'alternating')
 GAN_LOSSES = ('vanilla', 'lsgan', 'hinge')
-DIFF_AUGMENT_POLICIES = ('color', 'lightness', 'translation', 'cutout')
+DIFF_AUGMENT_POLICIES = ('color', 'softcolor', 'lightness', 'translation', 'cutout')
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 
 CONFIG_FILE = 'config.json'  # In every training workdir.
@@ -106,9 +106,10 @@ class Config:
         'squares) or hinge.', GAN_LOSSES)
     diff_augment: str = _field(
         '', 'Differentiable augmentation of every pair the discriminator sees, real and '
-        'generated (Zhao et al. 2020): a comma-separated list of color, lightness (color '
-        'without saturation), translation, cutout, each optionally :<p> (the share of pairs it '
-        'transforms, 0 < p <= 1, e.g. color:0.5; default 1) ("" = none).')
+        'generated (Zhao et al. 2020): a comma-separated list of color, softcolor (color '
+        'with quarter-wide ranges), lightness (color without saturation), translation, cutout, '
+        'each optionally :<p> (the share of pairs it transforms, 0 < p <= 1, e.g. color:0.5; '
+        'default 1) ("" = none).')
     update_order: str = _field(
         'simultaneous', 'simultaneous = both nets updated from one forward pass (one tape); '
         'alternating = the reference\'s D step, then G step with D run again.', UPDATE_ORDERS)

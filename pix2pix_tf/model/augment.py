@@ -14,6 +14,9 @@ or a cutout moves or hides the same pixels of both. Each pair gets its own draw.
   doubled);
 - `lightness`: `color` without the saturation part (brightness and contrast only), so that the
   discriminator still sees how colourful a photo is (not in Zhao et al.);
+- `softcolor`: `color` with every range a quarter as wide (brightness + U(-0.25, 0.25),
+  saturation x U(0.75, 1.25), contrast x U(0.875, 1.125)), so that the discriminator still
+  sees roughly how bright and how colourful a photo is (not in Zhao et al.);
 - `translation`: shifted by up to 1/8 of the side in each direction; white paper comes in
   at the border;
 - `cutout`: a square of half the side at a random place set to 0 (gray) in sketch and photo.
@@ -28,6 +31,7 @@ import tensorflow as tf
 
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
+SOFTCOLOR_WIDTH = 0.25
 # fold_in index of a part's per-pair `:p` draw, past the indices its op draws with (0-20).
 PROBABILITY_DRAW = 30
 
@@ -37,25 +41,34 @@ def _uniform(seed, index: int, shape, low: float, high: float, dtype) -> tf.Tens
     return tf.cast(tf.random.stateless_uniform(shape, seed, low, high), dtype)
 
 
-def _color(pair: tf.Tensor, seed) -> tf.Tensor:
+def _recolor(pair: tf.Tensor, seed, width: float, saturation: bool) -> tf.Tensor:
+    """Brightness, saturation (if asked) and contrast draws, each range `width` times Zhao et
+    al.'s (doubled to [-1, 1]) around the identity."""
     sketch, photo = pair[..., :1], pair[..., 1:]
     batch = [tf.shape(pair)[0], 1, 1, 1]
-    photo = photo + _uniform(seed, 0, batch, -1.0, 1.0, photo.dtype)  # Brightness.
-    mean = tf.reduce_mean(photo, axis=-1, keepdims=True)
-    photo = (photo - mean) * _uniform(seed, 1, batch, 0.0, 2.0, photo.dtype) + mean
+    photo = photo + _uniform(seed, 0, batch, -width, width, photo.dtype)  # Brightness.
+    if saturation:
+        mean = tf.reduce_mean(photo, axis=-1, keepdims=True)
+        photo = (photo - mean) * _uniform(seed, 1, batch, 1 - width, 1 + width, photo.dtype) + mean
     mean = tf.reduce_mean(photo, axis=[1, 2, 3], keepdims=True)
-    photo = (photo - mean) * _uniform(seed, 2, batch, 0.5, 1.5, photo.dtype) + mean
+    photo = (photo - mean) * _uniform(seed, 2, batch, 1 - width / 2, 1 + width / 2,
+                                      photo.dtype) + mean
     return tf.concat([sketch, photo], axis=-1)
+
+
+def _color(pair: tf.Tensor, seed) -> tf.Tensor:
+    return _recolor(pair, seed, 1.0, saturation=True)
+
+
+def _softcolor(pair: tf.Tensor, seed) -> tf.Tensor:
+    """`color` with each range a quarter as wide: D still sees roughly how bright and how
+    colourful a photo is."""
+    return _recolor(pair, seed, SOFTCOLOR_WIDTH, saturation=True)
 
 
 def _lightness(pair: tf.Tensor, seed) -> tf.Tensor:
     """`color` without its saturation part: colourfulness changes with the contrast only."""
-    sketch, photo = pair[..., :1], pair[..., 1:]
-    batch = [tf.shape(pair)[0], 1, 1, 1]
-    photo = photo + _uniform(seed, 0, batch, -1.0, 1.0, photo.dtype)  # Brightness.
-    mean = tf.reduce_mean(photo, axis=[1, 2, 3], keepdims=True)
-    photo = (photo - mean) * _uniform(seed, 2, batch, 0.5, 1.5, photo.dtype) + mean
-    return tf.concat([sketch, photo], axis=-1)
+    return _recolor(pair, seed, 1.0, saturation=False)
 
 
 def _translation(pair: tf.Tensor, seed) -> tf.Tensor:
@@ -87,7 +100,8 @@ def _cutout(pair: tf.Tensor, seed) -> tf.Tensor:
     return pair * tf.cast(~hidden, pair.dtype)[..., tf.newaxis]
 
 
-_OPS = {'color': _color, 'lightness': _lightness, 'translation': _translation, 'cutout': _cutout}
+_OPS = {'color': _color, 'softcolor': _softcolor, 'lightness': _lightness,
+        'translation': _translation, 'cutout': _cutout}
 
 
 def augment_pair(sketch: tf.Tensor, photo: tf.Tensor, policy: tuple[str, ...],

@@ -8,7 +8,7 @@ import tensorflow as tf
 from pix2pix_tf import config as config_lib
 from pix2pix_tf.model import augment
 
-ALL = ('color', 'lightness', 'translation', 'cutout')
+ALL = ('color', 'softcolor', 'lightness', 'translation', 'cutout')
 
 
 def pattern_pair(count=4, size=32):
@@ -73,6 +73,28 @@ def test_lightness_changes_colourfulness_by_contrast_only_and_color_by_saturatio
         scaled = np.allclose(chroma(new_photo), factors[:, None] * chroma(photo), atol=1e-5)
         in_range = ((factors > 0.5 - 1e-5) & (factors < 1.5 + 1e-5)).all()
         assert (scaled and in_range) == keeps  # ...color's saturation draw leaves that range.
+
+
+def test_softcolor_draws_within_a_quarter_of_colors_ranges():
+    count = 200
+    photo = tf.random.stateless_uniform([count, 8, 8, 3], [8, 9], -0.5, 0.5)
+    sketch = tf.zeros([count, 8, 8, 1])
+
+    def draws(policy):  # Each pair's brightness shift and chroma factor (saturation x contrast).
+        new = augment.augment_pair(sketch, photo, (policy,), tf.constant([2, 5]))[1].numpy()
+        old = photo.numpy()
+        shift = new.mean(axis=(1, 2, 3)) - old.mean(axis=(1, 2, 3))
+        chroma_new = (new - new.mean(axis=-1, keepdims=True)).reshape(count, -1)
+        chroma_old = (old - old.mean(axis=-1, keepdims=True)).reshape(count, -1)
+        factor = (chroma_new * chroma_old).sum(axis=1) / (chroma_old ** 2).sum(axis=1)
+        np.testing.assert_allclose(chroma_new, factor[:, None] * chroma_old, atol=1e-5)
+        return shift, factor
+
+    shift, factor = draws('softcolor')
+    assert np.abs(shift).max() <= 0.25 + 1e-5 and np.abs(shift).max() > 0.2
+    assert factor.min() >= 0.75 * 0.875 - 1e-5 and factor.max() <= 1.25 * 1.125 + 1e-5
+    shift, factor = draws('color')  # The full ranges go well past those.
+    assert np.abs(shift).max() > 0.5 and (factor.min() < 0.5 or factor.max() > 1.5)
 
 
 def test_draws_are_a_function_of_the_seed_and_gradients_flow():
