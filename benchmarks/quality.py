@@ -117,7 +117,8 @@ def grid(workdirs: list[str], path: str, count: int) -> None:
     columns.append(photos)
     rows = [np.concatenate([column[i] for column in columns], 1) for i in range(count)]
     half = (count + 1) // 2 if len(workdirs) == 1 else count  # Two columns of rows for one run.
-    left, right = rows[:half], rows[half:] + [np.full_like(rows[0], 255)] * (2 * half - count)
+    left, right = rows[:half], rows[half:]
+    right += [np.full_like(rows[0], 255)] * (half - len(right) if right else 0)
     parts = [np.concatenate(left, 0)]
     if right:
         parts += [np.full([half * rows[0].shape[0], 8, 3], 255, np.uint8),

@@ -86,7 +86,8 @@ Realism, generated against real photos, no weights needed: colour ratio (colourf
 colourful as the real photos), colour JS (distance between the chroma histograms, 0 = same
 colours), texture ratio (share of fine-detail spectral power: below 1 blurred, above 1 noisy),
 2-sample acc. (a cross-validated patch classifier telling generated from real: 0.5 =
-indistinguishable, 1 = always told).</p>
+indistinguishable, 1 = always told), all taken after storing both sets alike as JPEG (quality
+95, 4:2:0 chroma), so that they compare photos rather than file formats.</p>
 <h2>Examples</h2>
 {figures}
 </body></html>
