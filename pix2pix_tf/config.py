@@ -95,6 +95,10 @@ class Config:
         0.0, 'Weight of the discriminator feature-matching term in the generator loss (Wang et '
         'al. 2018, pix2pixHD: L1 between D\'s features of the real and the generated pair; 10 '
         'there). 0 = off.')
+    gradient_loss_weight: float = _field(
+        0.0, 'Weight of the gradient difference loss in the generator loss (Mathieu et al. 2016: '
+        'L1 between the magnitudes of neighbouring-pixel differences of the generated and the '
+        'real photo, so edges and texture come out as strong as in the photo). 0 = off.')
     learning_rate: float = _field(5e-5, 'Adam learning rate of both nets.')
     beta_1: float = _field(0.5, 'Adam beta_1 of both nets.')
     beta_2: float = _field(0.999, 'Adam beta_2 of both nets.')
@@ -216,7 +220,8 @@ def _validate(config: Config) -> None:
     if config.sync_batch_norm and config.jit_compile:
         fail('--sync_batch_norm cannot be combined with --jit_compile: the cross-replica '
              'all-reduce of synchronized batch norm cannot run inside the XLA-compiled part.')
-    for name in ('learning_rate', 'l1_weight', 'feature_matching_weight'):
+    for name in ('learning_rate', 'l1_weight', 'feature_matching_weight',
+                 'gradient_loss_weight'):
         if not math.isfinite(getattr(config, name)) or getattr(config, name) < 0:
             fail(f'--{name}={getattr(config, name)} must be a finite number >= 0.')
     if config.learning_rate == 0:

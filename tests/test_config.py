@@ -19,6 +19,8 @@ from pix2pix_tf import config as config_lib
     (dict(stroke_jitter=1.5), '--stroke_jitter=1.5 must be a probability in [0, 1]'),
     (dict(feature_matching_weight=-1.0), '--feature_matching_weight=-1.0 must be a finite '
                                          'number >= 0.'),
+    (dict(gradient_loss_weight=float('nan')), '--gradient_loss_weight=nan must be a finite '
+                                              'number >= 0.'),
     (dict(discriminator_scales=3, image_size=64),
      '--discriminator_scales=3 needs an --image_size of at least 32 * 2^(scales - 1)'),
     (dict(discriminator_scales=0), '--discriminator_scales=0 needs an --image_size'),

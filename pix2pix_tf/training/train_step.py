@@ -18,7 +18,8 @@ and per replica (stateless: a function of the seed, the step and the replica).
 the generated pair goes through the same augmentation draw as the real one, so that their
 features are compared position by position; in the alternating order G's step runs the updated
 D on the real pair once more. With `--discriminator_scales` > 1 D's logits are a list (one map
-per scale), which the losses average over.
+per scale), which the losses average over. `--gradient_loss_weight` adds the gradient
+difference loss (`losses.gradient_loss`) to G's.
 """
 
 import dataclasses
@@ -148,7 +149,7 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
     def generator_objective(fake_logits, photo, generated_photo, real_features,
                             fake_features):
         terms = losses.generator_loss(fake_logits, photo, generated_photo, config.l1_weight,
-                                      gan_loss)
+                                      gan_loss, config.gradient_loss_weight)
         if matching_weight:
             matching = losses.feature_matching_loss(real_features, fake_features)
             terms['feature_matching_loss'] = matching

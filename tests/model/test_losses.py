@@ -46,6 +46,35 @@ def test_l1_and_weighted_generator_loss_by_hand():
     np.testing.assert_allclose(terms['gan_loss'], [math.log(2)] * 2, rtol=1e-6)
 
 
+def test_gradient_loss_by_hand_compares_edge_strength_not_sign():
+    # A vertical step edge of height 1 between columns 1 and 2 of a 3x3 image.
+    step = tf.constant([[-0.5, -0.5, 0.5]] * 3)[tf.newaxis, :, :, tf.newaxis]
+    flat = tf.zeros_like(step)
+    # Horizontal differences: 3 rows x [0, 1] against zeros -> mean 0.5; vertical: all 0.
+    np.testing.assert_allclose(losses.gradient_loss(step, flat), [0.5 * (0.0 + 0.5)])
+    # The same edge falling the other way (-step) or moved by a constant: no loss, while L1
+    # counts it in full.
+    np.testing.assert_allclose(losses.gradient_loss(step, -step), [0.0])
+    np.testing.assert_allclose(losses.gradient_loss(step, step + 0.3), [0.0], atol=1e-7)
+    assert float(losses.l1_loss(step, -step)[0]) == pytest.approx(1.0)
+    # Blur and noise both move it up from zero; the photo against itself is zero.
+    rng = np.random.default_rng(0)
+    photo = tf.constant(rng.uniform(-1, 1, [2, 16, 16, 3]), tf.float32)
+    blurred = tf.nn.avg_pool2d(photo, 3, 1, 'SAME')
+    noised = photo + tf.constant(rng.normal(0, 0.3, [2, 16, 16, 3]), tf.float32)
+    np.testing.assert_allclose(losses.gradient_loss(photo, photo), [0.0, 0.0])
+    assert np.all(losses.gradient_loss(photo, blurred).numpy() > 0.1)
+    assert np.all(losses.gradient_loss(photo, noised).numpy() > 0.05)
+    # In the generator loss: weighted into the total, reported unweighted, absent at weight 0.
+    logits = tf.zeros([2, 3, 3, 1])
+    plain = losses.generator_loss(logits, photo, blurred, 100.0)
+    weighted = losses.generator_loss(logits, photo, blurred, 100.0, gradient_weight=20.0)
+    assert 'gradient_loss' not in plain
+    np.testing.assert_allclose(weighted['gradient_loss'], losses.gradient_loss(photo, blurred))
+    np.testing.assert_allclose(weighted['total_loss'],
+                               plain['total_loss'] + 20.0 * weighted['gradient_loss'], rtol=1e-6)
+
+
 def test_accuracies_count_patches_on_the_right_side():
     logits = tf.constant([[[[1.0], [-1.0]], [[2.0], [3.0]]]])  # 3 of 4 patches > 0.
     np.testing.assert_allclose(losses.real_accuracy(logits), [0.75])

@@ -154,6 +154,32 @@ def test_feature_matching_trains_the_generator_only_with_d_features_before_its_u
                for a, b in zip(runs[0.0][1], runs[10.0][1]))
 
 
+def test_gradient_loss_weight_is_in_the_generator_loss_and_trains_the_generator_only(
+        make_config):
+    runs = {}
+    for weight in (0.0, 20.0):
+        config = make_config(dropout_rate=0.0, gradient_loss_weight=weight)
+        state, batch = _state(config), _batch()
+        generated = state.generator(batch['sketch'], training=True)
+        by_hand = float(tf.reduce_mean(losses.gradient_loss(batch['photo'], generated)))
+        step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+        metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
+        if weight:
+            assert float(metrics['generator/gradient_loss']) == pytest.approx(by_hand, rel=1e-4)
+            assert float(metrics['generator/total_loss']) == pytest.approx(
+                float(metrics['generator/gan_loss'])
+                + config.l1_weight * float(metrics['generator/l1_loss']) + weight * by_hand,
+                rel=1e-4)
+        else:
+            assert 'generator/gradient_loss' not in metrics
+        runs[weight] = ([v.numpy() for v in state.discriminator.trainable_variables],
+                        [v.numpy() for v in state.generator.trainable_variables])
+    for plain, weighted in zip(runs[0.0][0], runs[20.0][0]):
+        np.testing.assert_allclose(plain, weighted, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, b, rtol=1e-5, atol=1e-6)
+               for a, b in zip(runs[0.0][1], runs[20.0][1]))
+
+
 def test_feature_matching_with_alternating_order_and_augmentation_is_finite(make_config):
     config = make_config(dropout_rate=0.0, feature_matching_weight=10.0,
                          update_order='alternating', diff_augment='translation,cutout')
