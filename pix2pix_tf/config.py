@@ -34,7 +34,7 @@ TFLITE_NEEDS_EVAL_MODE = (
 # Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
 # exported under other values.
 MODEL_FIELDS = ('image_size', 'norm', 'generator_filters', 'discriminator_filters',
-                'spectral_norm', 'discriminator_scales')
+                'spectral_norm', 'discriminator_scales', 'discriminator_layers')
 
 
 class ConfigError(ValueError):
@@ -88,6 +88,9 @@ class Config:
         1, 'PatchGANs at 1, 1/2, 1/4, ... of the image size, their adversarial losses averaged '
         '(pix2pixHD\'s multi-scale discriminator, Wang et al. 2018: 2 or 3 there); 1 = the '
         'paper\'s single PatchGAN.')
+    discriminator_layers: int = _field(
+        3, 'Stride-2 convolutions of the PatchGAN (the reference\'s n_layers_D): 3 = the paper\'s '
+        '70x70 patches, 2 = 34x34, 1 = 16x16, 4 = 142x142.')
 
     # Loss and optimizer.
     l1_weight: float = _field(100.0, 'Weight of the L1 term in the generator loss (lambda).')
@@ -200,10 +203,15 @@ def _validate(config: Config) -> None:
     if not (MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE and size & (size - 1) == 0):
         fail(f'--image_size={size} must be a power of two from {MIN_IMAGE_SIZE} to '
              f'{MAX_IMAGE_SIZE} (the U-Net halves it down to 1x1).')
-    if config.discriminator_scales < 1 or size >> (config.discriminator_scales - 1) < 32:
+    if config.discriminator_layers not in (1, 2, 3, 4):
+        fail(f'--discriminator_layers={config.discriminator_layers} must be 1, 2, 3 (the '
+             f'paper\'s 70x70 PatchGAN) or 4.')
+    smallest = 4 << config.discriminator_layers  # networks.min_discriminator_input (no TF here).
+    if config.discriminator_scales < 1 or size >> (config.discriminator_scales - 1) < smallest:
+        most = int(math.log2(size // smallest)) + 1
         fail(f'--discriminator_scales={config.discriminator_scales} needs an --image_size of at '
-             f'least 32 * 2^(scales - 1) (the coarsest PatchGAN sees image_size / '
-             f'2^(scales - 1) pixels); use 1 to {int(math.log2(size)) - 4} at --image_size={size}.')
+             f'least {smallest} * 2^(scales - 1) (the coarsest PatchGAN sees image_size / '
+             f'2^(scales - 1) pixels); use 1 to {most} at --image_size={size}.')
     if config.load_size and config.load_size < size:
         fail(f'--load_size={config.load_size} is smaller than --image_size={size}; the random '
              f'crop needs load_size >= image_size (or 0 for the default).')

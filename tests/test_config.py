@@ -24,6 +24,9 @@ from pix2pix_tf import config as config_lib
     (dict(discriminator_scales=3, image_size=64),
      '--discriminator_scales=3 needs an --image_size of at least 32 * 2^(scales - 1)'),
     (dict(discriminator_scales=0), '--discriminator_scales=0 needs an --image_size'),
+    (dict(discriminator_layers=5), '--discriminator_layers=5 must be 1, 2, 3'),
+    (dict(discriminator_layers=4, discriminator_scales=2, image_size=64),
+     '--discriminator_scales=2 needs an --image_size of at least 64 * 2^(scales - 1)'),
     (dict(update_order='random'), '--update_order=random is not one of simultaneous, '
                                   'alternating'),
     (dict(update_order='alternating', jit_compile=True),

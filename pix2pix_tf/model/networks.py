@@ -159,16 +159,26 @@ def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 6
     return keras.Model(sketch, generated_photo, name='generator')
 
 
-MIN_DISCRIMINATOR_INPUT = 32  # A PatchGAN's smallest input: 32x32 -> 2x2 logits.
+MIN_DISCRIMINATOR_INPUT = 32  # The 70x70 PatchGAN's smallest input: 32x32 -> 2x2 logits.
+PATCH_SIZES = {1: 16, 2: 34, 3: 70, 4: 142}  # Strided layers -> the patch each logit sees.
+
+
+def min_discriminator_input(layers: int = 3) -> int:
+    """The smallest input a PatchGAN with `layers` strided convs takes: 2^(layers + 2) pixels
+    (2x2 logits)."""
+    return 4 << layers
 
 
 def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int = 64,
                         sync_batch_norm: bool = False, fused_batch_norm: bool = False,
-                        spectral_norm: bool = False, scales: int = 1) -> keras.Model:
+                        spectral_norm: bool = False, scales: int = 1,
+                        layers: int = 3) -> keras.Model:
     """70x70 PatchGAN: (sketch [N,S,S,1], photo [N,S,S,3]) in [-1, 1] -> logits [N,P,P,1].
 
     P is 30 at S=256 (each logit sees a 70x70 patch). Logits are float32, with no sigmoid: the
-    losses use BCE-with-logits. `spectral_norm` wraps every convolution in Keras's
+    losses use BCE-with-logits. `layers` is the reference's n_layers_D: that many stride-2 4x4
+    convs (filters x 1, 2, 4, 8 at most), then one stride-1 4x4 conv and the logits conv; 3 is
+    the paper's 70x70 PatchGAN, 2 sees 34x34 patches, 1 16x16, 4 142x142 (PATCH_SIZES). `spectral_norm` wraps every convolution in Keras's
     SpectralNormalization (one power iteration per training call; Keras 3 writes the
     normalised kernel back into the layer's kernel each time).
 
@@ -180,9 +190,12 @@ def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int
     their logits, finest first ([N,30,30,1], [N,14,14,1] at S=256). The first PatchGAN's layers
     keep the single-scale names; the k-th's are prefixed `scale_k_`.
     """
-    if scales < 1 or image_size >> (scales - 1) < MIN_DISCRIMINATOR_INPUT:
+    if layers not in PATCH_SIZES:
+        raise ValueError(f'layers must be one of {sorted(PATCH_SIZES)}, not {layers}')
+    if scales < 1 or image_size >> (scales - 1) < min_discriminator_input(layers):
         raise ValueError(f'scales={scales} needs image_size / 2^(scales - 1) >= '
-                         f'{MIN_DISCRIMINATOR_INPUT}, not image_size={image_size}')
+                         f'{min_discriminator_input(layers)}, not image_size={image_size}')
+    blocks = [(min(2 ** n, 8), 2) for n in range(1, layers)] + [(min(2 ** layers, 8), 1)]
 
     def conv(layer):
         return (keras.layers.SpectralNormalization(layer, name=f'{layer.name}_sn')
@@ -191,7 +204,7 @@ def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int
     def patchgan(x, prefix):
         x = conv(_conv(filters, 2, True, f'{prefix}block_1_conv'))(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f'{prefix}block_1_act')(x)
-        for block, (multiplier, strides) in enumerate([(2, 2), (4, 2), (8, 1)], start=2):
+        for block, (multiplier, strides) in enumerate(blocks, start=2):
             if strides == 1:
                 # Reference: 4x4 stride-1 convs with padding 1 shrink the map by one pixel.
                 x = keras.layers.ZeroPadding2D(1, name=f'{prefix}block_{block}_pad')(x)
@@ -225,12 +238,14 @@ def discriminator_scales(discriminator: keras.Model) -> int:
 
 def discriminator_features(discriminator: keras.Model) -> keras.Model:
     """The same PatchGAN(s) (shared layers and weights, no new variables) returning
-    [block_1..block_4 activations of every scale..., logits of every scale...]: for the
-    feature-matching loss."""
+    [block_1..block_<layers + 1> activations of every scale..., logits of every scale...]: for
+    the feature-matching loss."""
     prefixes = [''] + [f'scale_{scale}_'
                        for scale in range(2, discriminator_scales(discriminator) + 1)]
+    names = {layer.name for layer in discriminator.layers}
+    blocks = [block for block in range(1, 7) if f'block_{block}_act' in names]
     outputs = [discriminator.get_layer(f'{prefix}block_{block}_act').output
-               for prefix in prefixes for block in range(1, 5)]
+               for prefix in prefixes for block in blocks]
     return keras.Model(discriminator.inputs, outputs + list(discriminator.outputs),
                        name='discriminator_features')
 
@@ -243,7 +258,7 @@ def build_models(config, fused_batch_norm: bool = True) -> tuple[keras.Model, ke
     discriminator = build_discriminator(config.image_size, config.norm,
                                         config.discriminator_filters, config.sync_batch_norm,
                                         fused_batch_norm, config.spectral_norm,
-                                        config.discriminator_scales)
+                                        config.discriminator_scales, config.discriminator_layers)
     return generator, discriminator
 
 

@@ -209,3 +209,28 @@ def test_multi_scale_discriminator_needs_a_coarsest_input_of_32():
     networks.build_discriminator(64, scales=2)
     with pytest.raises(ValueError, match='scales=3 needs image_size / 2'):
         networks.build_discriminator(64, scales=3)
+
+
+@pytest.mark.parametrize('layers', [1, 2, 3])
+def test_discriminator_layers_set_the_patch_each_logit_sees(layers):
+    """--discriminator_layers (the reference's n_layers_D): a change to one input pixel reaches
+    the logits whose patch holds it, and the patch is PATCH_SIZES[layers] pixels wide."""
+    size = 128
+    model = networks.build_discriminator(size, 'batch', 4, layers=layers)
+    strided = 2 ** layers
+    cells = size // strided - 2  # Two stride-1 4x4 convs with padding 1: one pixel each.
+    assert model.output_shape == (None, cells, cells, 1)
+    assert len(networks.discriminator_features(model).outputs) == layers + 2  # Blocks + logits.
+    sketch = tf.zeros([1, size, size, 1])
+    photo = tf.zeros([1, size, size, 3])
+    with tf.GradientTape() as tape:
+        tape.watch(photo)
+        centre = model([sketch, photo], training=False)[0, cells // 2, cells // 2, 0]
+    # The input pixels one logit depends on: its receptive field.
+    seen = np.argwhere(np.abs(tape.gradient(centre, photo)[0].numpy()).sum(-1) > 0)
+    height, width = seen.max(axis=0) - seen.min(axis=0) + 1
+    assert height == width == networks.PATCH_SIZES[layers]
+    with pytest.raises(ValueError, match='layers must be one of'):
+        networks.build_discriminator(64, layers=5)
+    with pytest.raises(ValueError, match='needs image_size / 2'):
+        networks.build_discriminator(64, layers=4, scales=2)
