@@ -178,9 +178,10 @@ def build_discriminator(image_size: int = 256, norm: str = 'batch', filters: int
     P is 30 at S=256 (each logit sees a 70x70 patch). Logits are float32, with no sigmoid: the
     losses use BCE-with-logits. `layers` is the reference's n_layers_D: that many stride-2 4x4
     convs (filters x 1, 2, 4, 8 at most), then one stride-1 4x4 conv and the logits conv; 3 is
-    the paper's 70x70 PatchGAN, 2 sees 34x34 patches, 1 16x16, 4 142x142 (PATCH_SIZES). `spectral_norm` wraps every convolution in Keras's
-    SpectralNormalization (one power iteration per training call; Keras 3 writes the
-    normalised kernel back into the layer's kernel each time).
+    the paper's 70x70 PatchGAN, 2 sees 34x34 patches, 1 16x16, 4 142x142 (PATCH_SIZES).
+    `spectral_norm` wraps every convolution in Keras's SpectralNormalization (one power
+    iteration per training call; Keras 3 writes the normalised kernel back into the layer's
+    kernel each time).
 
     `scales` > 1 is pix2pixHD's multi-scale discriminator (Wang et al. 2018): that many
     PatchGANs of the same architecture and their own weights, the k-th on the pair average-pooled
