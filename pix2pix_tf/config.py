@@ -101,7 +101,7 @@ class Config:
     gradient_loss_weight: float = _field(
         0.0, 'Weight of the gradient difference loss in the generator loss (Mathieu et al. 2016: '
         'L1 between the magnitudes of neighbouring-pixel differences of the generated and the '
-        'real photo, so edges and texture come out as strong as in the photo). 0 = off.')
+        'real photo; on the dev set it smoothed, docs/quality.md). 0 = off.')
     learning_rate: float = _field(5e-5, 'Adam learning rate of both nets.')
     beta_1: float = _field(0.5, 'Adam beta_1 of both nets.')
     beta_2: float = _field(0.999, 'Adam beta_2 of both nets.')

@@ -100,7 +100,8 @@ def gradient_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
     horizontal, of the photo and the generated photo, in the [-1, 1] model range.
 
     It compares how strong the edges and texture are at each pixel, not their sign: L1 is
-    lowest for the blurred average of the photos a sketch could have, this term is not.
+    lowest for the blurred average of the photos a sketch could have, this term is not. (On
+    the dev set it made `cpu.flags`-family outputs smoother, not sharper: docs/quality.md.)
     """
     photo = tf.cast(photo, tf.float32)
     generated_photo = tf.cast(generated_photo, tf.float32)
