@@ -159,7 +159,6 @@ def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 6
     return keras.Model(sketch, generated_photo, name='generator')
 
 
-MIN_DISCRIMINATOR_INPUT = 32  # The 70x70 PatchGAN's smallest input: 32x32 -> 2x2 logits.
 PATCH_SIZES = {1: 16, 2: 34, 3: 70, 4: 142}  # Strided layers -> the patch each logit sees.
 
 

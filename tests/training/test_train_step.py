@@ -122,6 +122,31 @@ def test_realism_levers_train_reproducibly(make_config, order):
     assert any(not np.allclose(a, b) for a, b in zip(augmented, plain))
 
 
+def _check_weighted_term(metrics, config, name, weight, by_hand):
+    """The G loss term `name` is `by_hand` and enters the total with `weight` (absent at 0)."""
+    if not weight:
+        assert f'generator/{name}' not in metrics
+        return
+    assert float(metrics[f'generator/{name}']) == pytest.approx(by_hand, rel=1e-4)
+    assert float(metrics['generator/total_loss']) == pytest.approx(
+        float(metrics['generator/gan_loss'])
+        + config.l1_weight * float(metrics['generator/l1_loss']) + weight * by_hand, rel=1e-4)
+
+
+def _weights(state):
+    return ([v.numpy() for v in state.discriminator.trainable_variables],
+            [v.numpy() for v in state.generator.trainable_variables])
+
+
+def _check_generator_only(without, with_term):
+    """One step's (D, G) weights without and with a G-only term: D's update is unchanged, G's
+    is not."""
+    for plain, weighted in zip(without[0], with_term[0]):
+        np.testing.assert_allclose(plain, weighted, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, b, rtol=1e-5, atol=1e-6)
+               for a, b in zip(without[1], with_term[1]))
+
+
 def test_feature_matching_trains_the_generator_only_with_d_features_before_its_update(
         make_config):
     from pix2pix_tf.model import networks
@@ -137,21 +162,9 @@ def test_feature_matching_trains_the_generator_only_with_d_features_before_its_u
         by_hand = np.mean([np.mean(np.abs(r.numpy() - f.numpy())) for r, f in zip(real, fake)])
         step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
         metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
-        if weight:
-            assert float(metrics['generator/feature_matching_loss']) == pytest.approx(
-                by_hand, rel=1e-4)
-            assert float(metrics['generator/total_loss']) == pytest.approx(
-                float(metrics['generator/gan_loss'])
-                + config.l1_weight * float(metrics['generator/l1_loss']) + weight * by_hand,
-                rel=1e-4)
-        else:
-            assert 'generator/feature_matching_loss' not in metrics
-        runs[weight] = ([v.numpy() for v in state.discriminator.trainable_variables],
-                        [v.numpy() for v in state.generator.trainable_variables])
-    for plain, matched in zip(runs[0.0][0], runs[10.0][0]):  # D's update is unchanged ...
-        np.testing.assert_allclose(plain, matched, rtol=1e-5, atol=1e-6)
-    assert any(not np.allclose(a, b, rtol=1e-5, atol=1e-6)  # ... G's is not.
-               for a, b in zip(runs[0.0][1], runs[10.0][1]))
+        _check_weighted_term(metrics, config, 'feature_matching_loss', weight, by_hand)
+        runs[weight] = _weights(state)
+    _check_generator_only(runs[0.0], runs[10.0])
 
 
 def test_gradient_loss_weight_is_in_the_generator_loss_and_trains_the_generator_only(
@@ -164,20 +177,9 @@ def test_gradient_loss_weight_is_in_the_generator_loss_and_trains_the_generator_
         by_hand = float(tf.reduce_mean(losses.gradient_loss(batch['photo'], generated)))
         step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
         metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
-        if weight:
-            assert float(metrics['generator/gradient_loss']) == pytest.approx(by_hand, rel=1e-4)
-            assert float(metrics['generator/total_loss']) == pytest.approx(
-                float(metrics['generator/gan_loss'])
-                + config.l1_weight * float(metrics['generator/l1_loss']) + weight * by_hand,
-                rel=1e-4)
-        else:
-            assert 'generator/gradient_loss' not in metrics
-        runs[weight] = ([v.numpy() for v in state.discriminator.trainable_variables],
-                        [v.numpy() for v in state.generator.trainable_variables])
-    for plain, weighted in zip(runs[0.0][0], runs[20.0][0]):
-        np.testing.assert_allclose(plain, weighted, rtol=1e-5, atol=1e-6)
-    assert any(not np.allclose(a, b, rtol=1e-5, atol=1e-6)
-               for a, b in zip(runs[0.0][1], runs[20.0][1]))
+        _check_weighted_term(metrics, config, 'gradient_loss', weight, by_hand)
+        runs[weight] = _weights(state)
+    _check_generator_only(runs[0.0], runs[20.0])
 
 
 def test_feature_matching_with_alternating_order_and_augmentation_is_finite(make_config):
