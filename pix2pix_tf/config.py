@@ -20,7 +20,7 @@ INFERENCE_MODES = ('paper', 'eval')
 KEEP_BEST = ('none', 'l1', 'ssim', 'fid')
 STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 UPDATE_ORDERS = ('simultaneous', 'alternating')
-GAN_LOSSES = ('vanilla', 'lsgan', 'hinge')
+GAN_LOSSES = ('vanilla', 'lsgan', 'hinge', 'relativistic')
 DIFF_AUGMENT_POLICIES = ('color', 'softcolor', 'lightness', 'translation', 'cutout')
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 64, 512
 
@@ -110,7 +110,7 @@ class Config:
         'capped at --train_steps).')
     gan_loss: str = _field(
         'vanilla', 'Adversarial loss: vanilla (the paper\'s BCE with logits), lsgan (least '
-        'squares) or hinge.', GAN_LOSSES)
+        'squares), hinge or relativistic (ESRGAN\'s relativistic average BCE).', GAN_LOSSES)
     diff_augment: str = _field(
         '', 'Differentiable augmentation of every pair the discriminator sees, real and '
         'generated (Zhao et al. 2020): a comma-separated list of color, softcolor (color '

@@ -3,7 +3,14 @@
 `--gan_loss` picks the adversarial terms (config.GAN_LOSSES): `vanilla` (the paper's BCE with
 logits, the generator's non-saturating form), `lsgan` (least squares, Mao et al. 2017: D pushes real
 logits to 1 and generated ones to 0, G pushes its logits to 1) or `hinge` (Lim and Ye 2017, as
-in SAGAN and pix2pixHD's successors: D's relu(1 - real) + relu(1 + fake), G's -fake).
+in SAGAN and pix2pixHD's successors: D's relu(1 - real) + relu(1 + fake), G's -fake) or
+`relativistic` (the relativistic average GAN of Jolicoeur-Martineau 2018 in ESRGAN's form, Wang
+et al. 2018: BCE on each patch's logit less the mean logit of the *other* pair of the same
+sketch, so D judges whether the real photo is more real than the generated one and G is pushed
+by both pairs; ESRGAN credits it with sharper edges. The mean is over that example's patches,
+not the batch, so it is per example under any strategy; G's term is the mean of its two BCE
+terms, not their sum, to keep the adversarial term's size. The functions then take the other
+pair's logits too: `real_logits=` or `fake_logits=`).
 
 `generator_loss` and `discriminator_loss` are what the training step calls (both update
 orders); the terms they return are its metrics. Every value is per example (shape [N],
@@ -29,7 +36,13 @@ def _over_scales(function):
     @functools.wraps(function)
     def wrapper(logits, *args, **kwargs):
         if isinstance(logits, (list, tuple)):
-            return tf.add_n([function(scale, *args, **kwargs) for scale in logits]) / len(logits)
+            def at(value, index):  # The other pair's logits are a list of scales as well.
+                return value[index] if isinstance(value, (list, tuple)) else value
+
+            return tf.add_n([
+                function(scale, *[at(arg, index) for arg in args],
+                         **{name: at(value, index) for name, value in kwargs.items()})
+                for index, scale in enumerate(logits)]) / len(logits)
         return function(logits, *args, **kwargs)
 
     return wrapper
@@ -54,10 +67,25 @@ def _hinge(logits: tf.Tensor, sign: float) -> tf.Tensor:
     return _per_example_mean(tf.nn.relu(1.0 - sign * tf.cast(logits, tf.float32)))
 
 
+def _relative(logits: tf.Tensor, other) -> tf.Tensor:
+    """RaGAN's critic difference: each patch's logit less the mean logit of `other` (the other
+    pair of the same example), per example; either missing is a caller's bug."""
+    if logits is None or other is None:
+        raise ValueError('--gan_loss=relativistic needs the logits of both pairs')
+    other = tf.cast(other, tf.float32)
+    return tf.cast(logits, tf.float32) - tf.reduce_mean(
+        other, axis=list(range(1, len(other.shape))), keepdims=True)
+
+
 @_over_scales
-def generator_gan_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
+def generator_gan_loss(fake_logits: tf.Tensor, kind: str = 'vanilla',
+                       real_logits=None) -> tf.Tensor:
     """vanilla: the non-saturating -log D(x, G(x)) (BCE of fake logits against 'real');
-    lsgan: (D - 1)^2; hinge: -D."""
+    lsgan: (D - 1)^2; hinge: -D; relativistic: the mean of BCE(real - mean fake, 'fake') and
+    BCE(fake - mean real, 'real')."""
+    if kind == 'relativistic':
+        return 0.5 * (_bce_with_logits(_relative(real_logits, fake_logits), 0.0)
+                      + _bce_with_logits(_relative(fake_logits, real_logits), 1.0))
     if kind == 'lsgan':
         return _squared(fake_logits, 1.0)
     if kind == 'hinge':
@@ -66,9 +94,12 @@ def generator_gan_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tens
 
 
 @_over_scales
-def discriminator_real_loss(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
+def discriminator_real_loss(real_logits: tf.Tensor, kind: str = 'vanilla',
+                            fake_logits=None) -> tf.Tensor:
     """The discriminator's term on real pairs: BCE against 'real' (label 1); lsgan: (D - 1)^2;
-    hinge: relu(1 - D)."""
+    hinge: relu(1 - D); relativistic: BCE(real - mean fake, 'real')."""
+    if kind == 'relativistic':
+        return _bce_with_logits(_relative(real_logits, fake_logits), 1.0)
     if kind == 'lsgan':
         return _squared(real_logits, 1.0)
     if kind == 'hinge':
@@ -77,9 +108,12 @@ def discriminator_real_loss(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf
 
 
 @_over_scales
-def discriminator_fake_loss(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
+def discriminator_fake_loss(fake_logits: tf.Tensor, kind: str = 'vanilla',
+                            real_logits=None) -> tf.Tensor:
     """The discriminator's term on generated pairs: BCE against 'fake' (label 0); lsgan: D^2;
-    hinge: relu(1 + D)."""
+    hinge: relu(1 + D); relativistic: BCE(fake - mean real, 'fake')."""
+    if kind == 'relativistic':
+        return _bce_with_logits(_relative(fake_logits, real_logits), 0.0)
     if kind == 'lsgan':
         return _squared(fake_logits, 0.0)
     if kind == 'hinge':
@@ -116,14 +150,15 @@ def gradient_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
 
 def generator_loss(fake_logits: tf.Tensor, photo: tf.Tensor, generated_photo: tf.Tensor,
                    l1_weight: float, gan_loss: str = 'vanilla',
-                   gradient_weight: float = 0.0) -> dict[str, tf.Tensor]:
+                   gradient_weight: float = 0.0, real_logits=None) -> dict[str, tf.Tensor]:
     """The generator's objective per example: {'gan_loss', 'l1_loss', 'total_loss'}, each [N],
-    and 'gradient_loss' with a `gradient_weight`.
+    and 'gradient_loss' with a `gradient_weight`. `real_logits`: D's on the real pairs, which
+    only `relativistic` reads.
 
     total = gan + l1_weight * l1 (the paper's lambda = 100) [+ gradient_weight * gradient];
     l1 and gradient are unweighted.
     """
-    adversarial = generator_gan_loss(fake_logits, gan_loss)
+    adversarial = generator_gan_loss(fake_logits, gan_loss, real_logits=real_logits)
     l1 = l1_loss(photo, generated_photo)
     terms = {'gan_loss': adversarial, 'l1_loss': l1, 'total_loss': adversarial + l1_weight * l1}
     if gradient_weight:
@@ -153,8 +188,8 @@ def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor,
 
     total = the mean of the real and fake terms: the paper halves D's objective to slow D down.
     """
-    real_loss = discriminator_real_loss(real_logits, gan_loss)
-    fake_loss = discriminator_fake_loss(fake_logits, gan_loss)
+    real_loss = discriminator_real_loss(real_logits, gan_loss, fake_logits=fake_logits)
+    fake_loss = discriminator_fake_loss(fake_logits, gan_loss, real_logits=real_logits)
     return {'real_loss': real_loss, 'fake_loss': fake_loss,
             'total_loss': 0.5 * (real_loss + fake_loss)}
 
@@ -164,14 +199,20 @@ def _threshold(kind: str) -> float:
 
 
 @_over_scales
-def real_accuracy(real_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
-    """Share of patches the discriminator calls real on real pairs, per example."""
+def real_accuracy(real_logits: tf.Tensor, kind: str = 'vanilla', fake_logits=None) -> tf.Tensor:
+    """Share of patches the discriminator calls real on real pairs, per example (relativistic:
+    more real than the generated pair's mean patch)."""
+    if kind == 'relativistic':
+        return _per_example_mean(tf.cast(_relative(real_logits, fake_logits) > 0, tf.float32))
     return _per_example_mean(tf.cast(tf.cast(real_logits, tf.float32) > _threshold(kind),
                                      tf.float32))
 
 
 @_over_scales
-def fake_accuracy(fake_logits: tf.Tensor, kind: str = 'vanilla') -> tf.Tensor:
-    """Share of patches the discriminator calls fake on generated pairs, per example."""
+def fake_accuracy(fake_logits: tf.Tensor, kind: str = 'vanilla', real_logits=None) -> tf.Tensor:
+    """Share of patches the discriminator calls fake on generated pairs, per example
+    (relativistic: less real than the real pair's mean patch)."""
+    if kind == 'relativistic':
+        return _per_example_mean(tf.cast(_relative(fake_logits, real_logits) < 0, tf.float32))
     return _per_example_mean(tf.cast(tf.cast(fake_logits, tf.float32) < _threshold(kind),
                                      tf.float32))

@@ -147,9 +147,9 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
         return (logits if scales > 1 else logits[0]), features
 
     def generator_objective(fake_logits, photo, generated_photo, real_features,
-                            fake_features):
+                            fake_features, real_logits):
         terms = losses.generator_loss(fake_logits, photo, generated_photo, config.l1_weight,
-                                      gan_loss, config.gradient_loss_weight)
+                                      gan_loss, config.gradient_loss_weight, real_logits)
         if matching_weight:
             matching = losses.feature_matching_loss(real_features, fake_features)
             terms['feature_matching_loss'] = matching
@@ -169,8 +169,10 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             **{f'generator/{name}': average(value) for name, value in generator_terms.items()},
             'discriminator/real_loss': average(discriminator_terms['real_loss']),
             'discriminator/fake_loss': average(discriminator_terms['fake_loss']),
-            'discriminator/real_accuracy': average(losses.real_accuracy(real_logits, gan_loss)),
-            'discriminator/fake_accuracy': average(losses.fake_accuracy(fake_logits, gan_loss)),
+            'discriminator/real_accuracy': average(
+                losses.real_accuracy(real_logits, gan_loss, fake_logits=fake_logits)),
+            'discriminator/fake_accuracy': average(
+                losses.fake_accuracy(fake_logits, gan_loss, real_logits=real_logits)),
         }
 
     def agree(gradients):  # Under float16 with several replicas: skip a step everywhere.
@@ -185,7 +187,7 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             real_logits, real_features = judged(sketch, photo, seed, 0)
             fake_logits, fake_features = judged(sketch, generated_photo, seed, fake_call)
             generator_terms = generator_objective(fake_logits, photo, generated_photo,
-                                                  real_features, fake_features)
+                                                  real_features, fake_features, real_logits)
             discriminator_terms = losses.discriminator_loss(real_logits, fake_logits, gan_loss)
             generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
             discriminator_loss = scaled(average(discriminator_terms['total_loss']),
@@ -229,9 +231,11 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
             discriminator.trainable_variables)
         with generator_tape:  # Recording resumes: G's loss through the updated D.
             fake_logits, fake_features = judged(sketch, generated_photo, seed, 2)
-            real_features = judged(sketch, photo, seed, 2)[1] if matching_weight else None
+            # The real pair through the updated D, as matching and the relativistic loss read.
+            real_now, real_features = (judged(sketch, photo, seed, 2) if matching_weight or
+                                       gan_loss == 'relativistic' else (None, None))
             generator_terms = generator_objective(fake_logits, photo, generated_photo,
-                                                  real_features, fake_features)
+                                                  real_features, fake_features, real_now)
             generator_loss = scaled(average(generator_terms['total_loss']), generator_optimizer)
         generator_optimizer.apply(
             agree(generator_tape.gradient(generator_loss, generator.trainable_variables)),

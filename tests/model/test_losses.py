@@ -136,3 +136,53 @@ def test_multi_scale_logits_average_each_term_over_the_scales(kind):
     terms = losses.discriminator_loss([fine, coarse], [coarse, fine], kind)
     np.testing.assert_allclose(terms['total_loss'],
                                0.5 * (terms['real_loss'] + terms['fake_loss']), rtol=1e-6)
+
+
+def _bce(logit, label):
+    return float(np.log1p(np.exp(-logit)) if label else np.log1p(np.exp(logit)))
+
+
+def test_relativistic_terms_by_hand():
+    real = tf.constant([[[[2.0]], [[0.0]]]])  # One example, two patches: mean 1.
+    fake = tf.constant([[[[-0.5]], [[1.5]]]])  # Mean 0.5.
+    terms = losses.discriminator_loss(real, fake, 'relativistic')
+    # Real patches less the fake mean: 1.5 and -0.5, against 'real'.
+    assert float(terms['real_loss'][0]) == pytest.approx((_bce(1.5, 1) + _bce(-0.5, 1)) / 2)
+    # Fake patches less the real mean: -1.5 and 0.5, against 'fake'.
+    assert float(terms['fake_loss'][0]) == pytest.approx((_bce(-1.5, 0) + _bce(0.5, 0)) / 2)
+    photo = tf.zeros([1, 2, 2, 3])
+    gan = losses.generator_loss(fake, photo, photo, 100.0, 'relativistic',
+                                real_logits=real)['gan_loss']
+    assert float(gan[0]) == pytest.approx(0.5 * ((_bce(1.5, 0) + _bce(-0.5, 0)) / 2
+                                                 + (_bce(-1.5, 1) + _bce(0.5, 1)) / 2))
+    assert float(losses.real_accuracy(real, 'relativistic', fake_logits=fake)[0]) == 0.5
+    assert float(losses.fake_accuracy(fake, 'relativistic', real_logits=real)[0]) == 0.5
+    # Only the difference counts: the same shift of both pairs' logits changes nothing.
+    shifted = losses.discriminator_loss(real + 3.0, fake + 3.0, 'relativistic')
+    np.testing.assert_allclose(shifted['total_loss'], terms['total_loss'], rtol=1e-6)
+    with pytest.raises(ValueError, match='logits of both pairs'):
+        losses.generator_loss(fake, photo, photo, 100.0, 'relativistic')
+
+
+def test_relativistic_generator_pushes_fake_up_and_real_down():
+    real = tf.Variable(tf.random.normal([2, 3, 3, 1], seed=3))
+    fake = tf.Variable(tf.random.normal([2, 3, 3, 1], seed=4))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(losses.generator_gan_loss(fake, 'relativistic', real_logits=real))
+    real_gradient, fake_gradient = tape.gradient(loss, [real, fake])
+    assert np.all(fake_gradient.numpy() < 0)  # Descent raises every generated patch's logit...
+    assert np.all(real_gradient.numpy() > 0)  # ...and lowers the real ones' (through G's mean).
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(losses.discriminator_loss(real, fake, 'relativistic')['total_loss'])
+    real_gradient, fake_gradient = tape.gradient(loss, [real, fake])
+    assert np.all(real_gradient.numpy() < 0) and np.all(fake_gradient.numpy() > 0)
+
+
+def test_relativistic_over_scales_pairs_each_scale_with_its_own():
+    fine_real, fine_fake = tf.random.normal([3, 6, 6, 1], seed=5), tf.random.normal([3, 6, 6, 1])
+    coarse_real, coarse_fake = tf.random.normal([3, 2, 2, 1]) + 1.0, tf.random.normal([3, 2, 2, 1])
+    both = losses.generator_gan_loss([fine_fake, coarse_fake], 'relativistic',
+                                     real_logits=[fine_real, coarse_real])
+    each = [losses.generator_gan_loss(fake, 'relativistic', real_logits=real)
+            for fake, real in ((fine_fake, fine_real), (coarse_fake, coarse_real))]
+    np.testing.assert_allclose(both, (each[0] + each[1]) / 2, rtol=1e-6)

@@ -182,6 +182,38 @@ def test_gradient_loss_weight_is_in_the_generator_loss_and_trains_the_generator_
     _check_generator_only(runs[0.0], runs[20.0])
 
 
+def test_relativistic_loss_reads_both_pairs_in_the_step(make_config):
+    """--gan_loss=relativistic: the step's G and D terms are RaGAN's on D's logits of the real
+    and the generated pair before the update; both update orders (alternating through the
+    updated D, with feature matching and two scales) train to finite values."""
+    config = make_config(dropout_rate=0.0, gan_loss='relativistic')
+    state, batch = _state(config), _batch()
+    generated = state.generator(batch['sketch'], training=True)
+    real = state.discriminator([batch['sketch'], batch['photo']], training=True)
+    fake = state.discriminator([batch['sketch'], generated], training=True)
+    by_hand = losses.generator_gan_loss(fake, 'relativistic', real_logits=real)
+    d_by_hand = losses.discriminator_loss(real, fake, 'relativistic')
+    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+    metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
+    assert float(metrics['generator/gan_loss']) == pytest.approx(
+        float(tf.reduce_mean(by_hand)), rel=1e-4)
+    assert float(metrics['discriminator/real_loss']) == pytest.approx(
+        float(tf.reduce_mean(d_by_hand['real_loss'])), rel=1e-4)
+    assert float(metrics['discriminator/fake_loss']) == pytest.approx(
+        float(tf.reduce_mean(d_by_hand['fake_loss'])), rel=1e-4)
+    config = make_config(dropout_rate=0.0, gan_loss='relativistic', update_order='alternating',
+                         feature_matching_weight=10.0, discriminator_scales=2)
+    state = _state(config)
+    before = _weights(state)
+    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+    data = iter(tf.data.Dataset.from_tensors(_batch()).repeat())
+    for _ in range(2):
+        metrics, _ = step(data, tf.constant(0))
+    assert all(np.isfinite(float(value)) for value in metrics.values())
+    for old, new in zip(before, _weights(state)):  # D and G both learn.
+        assert any(not np.allclose(a, b) for a, b in zip(old, new))
+
+
 def test_feature_matching_with_alternating_order_and_augmentation_is_finite(make_config):
     config = make_config(dropout_rate=0.0, feature_matching_weight=10.0,
                          update_order='alternating', diff_augment='translation,cutout')
