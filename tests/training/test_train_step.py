@@ -100,6 +100,16 @@ def test_ema_is_checkpointed_restored_and_added_to_a_run_without_it(make_config,
         np.testing.assert_allclose(a, decay * b + (1 - decay) * t, rtol=1e-4, atol=1e-5)
 
 
+def _two_steps(state, config):
+    """Two training steps on one repeated batch; their last metrics, every one finite."""
+    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+    data = iter(tf.data.Dataset.from_tensors(_batch()).repeat())
+    for _ in range(2):
+        metrics, _ = step(data, tf.constant(0))
+    assert all(np.isfinite(float(value)) for value in metrics.values())
+    return metrics
+
+
 @pytest.mark.parametrize('order', ['simultaneous', 'alternating'])
 def test_realism_levers_train_reproducibly(make_config, order):
     """--diff_augment, --gan_loss=hinge and --spectral_norm together: finite losses, the same
@@ -108,11 +118,7 @@ def test_realism_levers_train_reproducibly(make_config, order):
         config = make_config(update_order=order, dropout_rate=0.0, gan_loss='hinge',
                              spectral_norm=True, **overrides)
         state = _state(config)
-        step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
-        data = iter(tf.data.Dataset.from_tensors(_batch()).repeat())
-        for _ in range(2):
-            metrics, _ = step(data, tf.constant(0))
-        assert all(np.isfinite(float(value)) for value in metrics.values())
+        _two_steps(state, config)
         return [v.numpy() for v in state.discriminator.trainable_variables]
 
     augmented = run(diff_augment='color,translation,cutout')
@@ -205,11 +211,7 @@ def test_relativistic_loss_reads_both_pairs_in_the_step(make_config):
                          feature_matching_weight=10.0, discriminator_scales=2)
     state = _state(config)
     before = _weights(state)
-    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
-    data = iter(tf.data.Dataset.from_tensors(_batch()).repeat())
-    for _ in range(2):
-        metrics, _ = step(data, tf.constant(0))
-    assert all(np.isfinite(float(value)) for value in metrics.values())
+    _two_steps(state, config)
     for old, new in zip(before, _weights(state)):  # D and G both learn.
         assert any(not np.allclose(a, b) for a, b in zip(old, new))
 
@@ -217,13 +219,8 @@ def test_relativistic_loss_reads_both_pairs_in_the_step(make_config):
 def test_feature_matching_with_alternating_order_and_augmentation_is_finite(make_config):
     config = make_config(dropout_rate=0.0, feature_matching_weight=10.0,
                          update_order='alternating', diff_augment='translation,cutout')
-    state = _state(config)
-    step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
-    data = iter(tf.data.Dataset.from_tensors(_batch()).repeat())
-    for _ in range(2):
-        metrics, _ = step(data, tf.constant(0))
+    metrics = _two_steps(_state(config), config)
     assert float(metrics['generator/feature_matching_loss']) > 0
-    assert all(np.isfinite(float(value)) for value in metrics.values())
 
 
 @pytest.mark.parametrize('order', ['simultaneous', 'alternating'])
