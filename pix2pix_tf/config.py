@@ -15,7 +15,8 @@ import math
 import os
 
 PRECISIONS = ('auto', 'float32', 'mixed_float16', 'mixed_bfloat16')
-NORMS = ('batch', 'instance')
+NORMS = ('batch', 'instance', 'layer')
+UPSAMPLES = ('transpose', 'resize_output', 'resize')
 INFERENCE_MODES = ('paper', 'eval')
 KEEP_BEST = ('none', 'l1', 'ssim', 'fid')
 STRATEGIES = ('auto', 'one_device', 'mirrored', 'multi_worker', 'tpu')
@@ -34,7 +35,7 @@ TFLITE_NEEDS_EVAL_MODE = (
 # Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
 # exported under other values.
 MODEL_FIELDS = ('image_size', 'norm', 'generator_filters', 'discriminator_filters',
-                'spectral_norm', 'discriminator_scales', 'discriminator_layers')
+                'spectral_norm', 'discriminator_scales', 'discriminator_layers', 'upsample')
 
 
 class ConfigError(ValueError):
@@ -77,11 +78,14 @@ class Config:
                                  'shuffle their whole file list).')
 
     # Model.
-    norm: str = _field('batch', 'Normalization in both nets: batch (the paper) or instance.',
-                       NORMS)
+    norm: str = _field('batch', 'Normalization in both nets: batch (the paper), instance, or '
+                       'layer (per image over all channels: keeps the channel statistics).', NORMS)
     generator_filters: int = _field(64, 'Filters of the first U-Net block (ngf).')
     discriminator_filters: int = _field(64, 'Filters of the first PatchGAN block (ndf).')
     dropout_rate: float = _field(0.5, 'Dropout in the inner 512-filter U-Net decoder blocks.')
+    upsample: str = _field('transpose', 'Decoder upsampling: transpose (the paper\'s 4x4 stride-2 '
+                           'transposed convs), or nearest x2 + 3x3 conv (no checkerboard) in the '
+                           'output block (resize_output) or every block (resize).', UPSAMPLES)
     spectral_norm: bool = _field(
         False, 'Spectral normalisation of every discriminator convolution (Miyato et al. 2018).')
     discriminator_scales: int = _field(

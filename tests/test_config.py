@@ -11,7 +11,7 @@ from pix2pix_tf import config as config_lib
     (dict(image_size=32), '--image_size=32 must be a power of two from 64'),
     (dict(learning_rate=-1e-4), '--learning_rate=-0.0001 must be a finite number >= 0'),
     (dict(learning_rate=float('nan')), '--learning_rate=nan must be a finite number'),
-    (dict(norm='layer'), '--norm=layer is not one of batch, instance'),
+    (dict(norm='group'), '--norm=group is not one of batch, instance, layer'),
     (dict(load_size=100, image_size=128), '--load_size=100 is smaller than --image_size=128'),
     (dict(batch_size=0), '--batch_size=0 must be at least 1'),
     (dict(beta_1=1.0), '--beta_1=1.0 must be in [0, 1)'),

@@ -36,48 +36,16 @@ import math
 import keras
 import tensorflow as tf
 
+from pix2pix_tf.model.fused_batch_norm import FusedBatchNormalization
+
 LEAKY_SLOPE = 0.2
 BATCH_NORM_MOMENTUM = 0.9
 NORM_EPSILON = 1e-5
+UPSAMPLES = ('transpose', 'resize_output', 'resize')  # config.UPSAMPLES (no TF there).
 
 
 def _conv_init():
     return keras.initializers.RandomNormal(0.0, 0.02)
-
-
-class FusedBatchNormalization(keras.layers.BatchNormalization):
-    """Keras's BatchNormalization computed by TensorFlow's FusedBatchNormV3 (oneDNN on CPU, cuDNN
-    on GPU): one op forward and one backward instead of about ten element-wise ones, in the
-    layer's compute dtype (bfloat16/float16 activations, float32 statistics) with no casts of
-    the activations. Same variables and the same update rule as the stock layer (the moving
-    variance keeps Keras's biased batch variance; the kernel reports the unbiased one, which is
-    rescaled), so checkpoints are interchangeable; tests/model/test_networks.py compares the two.
-    Measured on a 2-core CPU at 256x256: 3-7% off a training step at batch 4, within noise at
-    batch 1 (benchmarks/README.md).
-    Synchronized batch norm, masks and non-image inputs take the stock path.
-    """
-
-    def call(self, inputs, training=None, mask=None):
-        if (self.synchronized or mask is not None or len(inputs.shape) != 4
-                or self.axis not in (-1, 3) or not (self.scale and self.center)):
-            return super().call(inputs, training=training, mask=mask)
-        scale, offset = tf.cast(self.gamma, tf.float32), tf.cast(self.beta, tf.float32)
-        if not (training and self.trainable):
-            return tf.raw_ops.FusedBatchNormV3(
-                x=inputs, scale=scale, offset=offset, mean=tf.cast(self.moving_mean, tf.float32),
-                variance=tf.cast(self.moving_variance, tf.float32), epsilon=self.epsilon,
-                data_format='NHWC', is_training=False)[0]
-        outputs, mean, variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
-            x=inputs, scale=scale, offset=offset, mean=tf.zeros_like(scale),
-            variance=tf.ones_like(scale), epsilon=self.epsilon, exponential_avg_factor=1.0,
-            data_format='NHWC', is_training=True)
-        shape = tf.shape(inputs)
-        count = tf.cast(shape[0] * shape[1] * shape[2], tf.float32)
-        variance = variance * tf.maximum(count - 1.0, 1.0) / count  # The biased variance.
-        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-        self.moving_variance.assign(self.moving_variance * self.momentum
-                                    + variance * (1.0 - self.momentum))
-        return outputs
 
 
 def _norm(norm: str, name: str, synchronized: bool = False,
@@ -89,11 +57,13 @@ def _norm(norm: str, name: str, synchronized: bool = False,
             momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON,
             gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
             synchronized=synchronized, name=name)
-    if norm == 'instance':
-        # Instance norm = group norm with one group per channel (TF Addons is end-of-life).
-        return keras.layers.GroupNormalization(groups=-1, epsilon=NORM_EPSILON, center=False,
-                                               scale=False, name=name)
-    raise ValueError(f'norm must be batch or instance, not {norm!r}')
+    if norm in ('instance', 'layer'):
+        # Instance norm = group norm with one group per channel (TF Addons is end-of-life); layer
+        # norm = one group, so each channel's own mean and scale (AdaIN: its style) survive.
+        return keras.layers.GroupNormalization(groups=-1 if norm == 'instance' else 1,
+                                               epsilon=NORM_EPSILON, center=False, scale=False,
+                                               name=name)
+    raise ValueError(f'norm must be batch, instance or layer, not {norm!r}')
 
 
 def _conv(filters: int, strides: int, use_bias: bool, name: str) -> keras.layers.Layer:
@@ -101,6 +71,17 @@ def _conv(filters: int, strides: int, use_bias: bool, name: str) -> keras.layers
     # input, exactly as the reference's padding=1.
     return keras.layers.Conv2D(filters, 4, strides=strides, padding='same', use_bias=use_bias,
                                kernel_initializer=_conv_init(), name=name)
+
+
+def _upsample(x, filters: int, resize: bool, use_bias: bool, name: str):
+    """x2 in each spatial dimension: a 4x4 stride-2 transposed conv, or when `resize`
+    nearest-neighbour x2 and a 3x3 conv (the conv keeps the name `<name>_conv` either way)."""
+    if resize:
+        x = keras.layers.UpSampling2D(2, name=f'{name}_resize')(x)
+        return keras.layers.Conv2D(filters, 3, padding='same', use_bias=use_bias,
+                                   kernel_initializer=_conv_init(), name=f'{name}_conv')(x)
+    return keras.layers.Conv2DTranspose(filters, 4, strides=2, padding='same', use_bias=use_bias,
+                                        kernel_initializer=_conv_init(), name=f'{name}_conv')(x)
 
 
 def unet_depth(image_size: int) -> int:
@@ -118,13 +99,17 @@ def encoder_filters(depth: int, filters: int) -> list[int]:
 
 def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 64,
                     dropout_rate: float = 0.5, sync_batch_norm: bool = False,
-                    fused_batch_norm: bool = False) -> keras.Model:
+                    fused_batch_norm: bool = False, upsample: str = 'transpose') -> keras.Model:
     """U-Net generator: sketch float32 [N, S, S, 1] in [-1, 1] -> photo float32 [N, S, S, 3].
 
     Skip connections concatenate each encoder block's activated output with the matching
     decoder block's output, as in the reference (whose in-place LeakyReLU makes the skip carry
-    the activated tensor).
+    the activated tensor). `upsample`: 'transpose' (the paper's 4x4 stride-2 transposed convs),
+    'resize_output' (the output block as nearest-neighbour x2 and a 3x3 conv) or 'resize' (every
+    decoder block so): resize and conv leaves no checkerboard (Odena et al., Distill 2016).
     """
+    if upsample not in UPSAMPLES:
+        raise ValueError(f'upsample must be one of {", ".join(UPSAMPLES)}, not {upsample!r}')
     depth = unet_depth(image_size)
     widths = encoder_filters(depth, filters)
     unnormed_bias = norm != 'batch'  # Bias on convs with no norm after them (see above).
@@ -144,17 +129,14 @@ def build_generator(image_size: int = 256, norm: str = 'batch', filters: int = 6
     for block in range(depth, 1, -1):
         out_filters = widths[block - 2]
         x = keras.layers.ReLU(name=f'decoder_{block}_act')(x)
-        x = keras.layers.Conv2DTranspose(out_filters, 4, strides=2, padding='same',
-                                         use_bias=False, kernel_initializer=_conv_init(),
-                                         name=f'decoder_{block}_conv')(x)
+        x = _upsample(x, out_filters, upsample == 'resize', False, f'decoder_{block}')
         x = _norm(norm, f'decoder_{block}_norm', sync_batch_norm, fused_batch_norm)(x)
         if dropout_rate and out_filters == 8 * filters and block != depth:
             x = keras.layers.Dropout(dropout_rate, name=f'decoder_{block}_dropout')(x)
         x = keras.layers.Concatenate(name=f'decoder_{block}_skip')([skips[block - 2], x])
 
     x = keras.layers.ReLU(name='decoder_1_act')(x)
-    x = keras.layers.Conv2DTranspose(3, 4, strides=2, padding='same',
-                                     kernel_initializer=_conv_init(), name='decoder_1_conv')(x)
+    x = _upsample(x, 3, upsample != 'transpose', True, 'decoder_1')
     generated_photo = keras.layers.Activation('tanh', dtype='float32', name='photo')(x)
     return keras.Model(sketch, generated_photo, name='generator')
 
@@ -250,11 +232,17 @@ def discriminator_features(discriminator: keras.Model) -> keras.Model:
                        name='discriminator_features')
 
 
+def generator_for(config, fused_batch_norm: bool = False) -> keras.Model:
+    """The generator of a `Config` (under the current Keras dtype policy)."""
+    return build_generator(config.image_size, config.norm, config.generator_filters,
+                           config.dropout_rate, config.sync_batch_norm, fused_batch_norm,
+                           config.upsample)
+
+
 def build_models(config, fused_batch_norm: bool = True) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) to train for a `Config` (under the current Keras dtype
     policy), with `FusedBatchNormalization` unless `fused_batch_norm=False` (benchmarks)."""
-    generator = build_generator(config.image_size, config.norm, config.generator_filters,
-                                config.dropout_rate, config.sync_batch_norm, fused_batch_norm)
+    generator = generator_for(config, fused_batch_norm)
     discriminator = build_discriminator(config.image_size, config.norm,
                                         config.discriminator_filters, config.sync_batch_norm,
                                         fused_batch_norm, config.spectral_norm,

@@ -206,7 +206,8 @@ def restore_generator(workdir: str, step: int | None = None, use_ema: bool | Non
             f'--ema_decay): score or export its trained weights instead.')
     with precision.policy('float32'):
         generator = networks.build_generator(config.image_size, config.norm,
-                                           config.generator_filters, config.dropout_rate)
+                                           config.generator_filters, config.dropout_rate,
+                                           upsample=config.upsample)
     # The average's dropout draws are the trained generator's (they are not averaged).
     checkpoint = tf.train.Checkpoint(**{EMA_KEY if use_ema else 'generator': generator},
                                      dropout_states=dropout_states(generator))

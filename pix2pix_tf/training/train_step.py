@@ -83,9 +83,7 @@ def create_state(config: config_lib.Config, policy: str, fused_adam: bool = True
         optimizers.append(optimizer)
     ema_generator = None
     if config.ema_decay:
-        ema_generator = networks.build_generator(config.image_size, config.norm,
-                                               config.generator_filters, config.dropout_rate,
-                                               config.sync_batch_norm, fused_batch_norm)
+        ema_generator = networks.generator_for(config, fused_batch_norm)
         ema.copy_weights(generator, ema_generator)
     return TrainState(step, generator, discriminator, *optimizers, ema_generator)
 

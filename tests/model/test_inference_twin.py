@@ -33,10 +33,12 @@ def test_phase_conv_equals_the_transposed_conv(height, width, channels, filters,
     np.testing.assert_allclose(zeroed[:, 1::2], expected[:, 1::2], atol=1e-5)
 
 
-@pytest.mark.parametrize('norm,dropout_rate', [('batch', 0.5), ('instance', 0.0)])
-def test_twin_generator_gives_the_same_photos(norm, dropout_rate):
+@pytest.mark.parametrize('norm,dropout_rate,upsample', [
+    ('batch', 0.5, 'transpose'), ('instance', 0.0, 'transpose'), ('layer', 0.0, 'resize_output')])
+def test_twin_generator_gives_the_same_photos(norm, dropout_rate, upsample):
     keras.utils.set_random_seed(0)
-    generator = networks.build_generator(64, norm=norm, filters=8, dropout_rate=dropout_rate)
+    generator = networks.build_generator(64, norm=norm, filters=8, dropout_rate=dropout_rate,
+                                         upsample=upsample)
     # Moving statistics away from their initial values, so copying them is checked too.
     for layer in generator.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -46,7 +48,7 @@ def test_twin_generator_gives_the_same_photos(norm, dropout_rate):
     assert twin is not generator
     assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in twin.layers)
     assert sum(isinstance(layer, inference_twin.PhaseConv2DTranspose)
-               for layer in twin.layers) == networks.unet_depth(64)
+               for layer in twin.layers) == networks.unet_depth(64) - (upsample != 'transpose')
     assert twin.count_params() == generator.count_params()
     sketch = tf.random.uniform([3, 64, 64, 1], -1, 1)
     for mode in ('eval', 'paper'):

@@ -4,7 +4,6 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf.model import networks
-from pix2pix_tf.model import precision
 
 from conftest import tiny_config
 
@@ -68,6 +67,51 @@ def test_biases_only_where_no_norm_follows():
     assert not discriminator.get_layer('block_2_conv').use_bias
 
 
+def test_resize_upsampling_leaves_no_checkerboard():
+    # A constant map through the paper's 4x4 stride-2 transposed conv: each of the four output
+    # phases sums its own 2x2 part of the kernel, so away from the border the output repeats
+    # every 2 pixels (the checkerboard). Nearest-neighbour x2 and a 3x3 conv: constant there.
+    keras.utils.set_random_seed(0)
+    constant = keras.Input((8, 8, 4))
+    for resize, varies in ((False, True), (True, False)):
+        model = keras.Model(constant, networks._upsample(constant, 3, resize, False, 'up'))
+        inside = model(np.ones((1, 8, 8, 4), 'float32')).numpy()[0, 2:-2, 2:-2]
+        assert inside.shape == (12, 12, 3)
+        assert (inside.std((0, 1)) > 1e-3).all() == varies
+        np.testing.assert_allclose(inside[2:, 2:], inside[:-2, :-2], atol=1e-6)  # Period 2.
+    transposes = {'transpose': 6, 'resize_output': 5, 'resize': 0}
+    for upsample, count in transposes.items():
+        generator = networks.build_generator(64, filters=8, upsample=upsample)
+        assert generator.output.shape == (None, 64, 64, 3)
+        assert sum(type(layer) is keras.layers.Conv2DTranspose
+                   for layer in generator.layers) == count
+        assert generator.get_layer('decoder_1_conv').use_bias  # The output conv, either way.
+    assert generator.get_layer('decoder_3_conv').kernel.shape == (3, 3, 64, 16)
+    with pytest.raises(ValueError, match='transpose, resize_output, resize'):
+        networks.build_generator(64, upsample='bilinear')
+
+def test_layer_norm_keeps_the_channel_statistics_instance_norm_removes():
+    # Two channels at different levels and scales, in two images: instance norm maps every
+    # channel of every image to mean 0 and std 1 (an image's colour is gone); layer norm
+    # standardises each image as a whole, so channel 1 stays above channel 0.
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 2)) * [1.0, 3.0] + [0.0, 5.0]
+    x[1] = 2 * x[1] + 1
+    x = x.astype('float32')
+    instance = networks._norm('instance', 'instance')(x).numpy()
+    np.testing.assert_allclose(instance.mean((1, 2)), 0, atol=1e-5)
+    np.testing.assert_allclose(instance.std((1, 2)), 1, atol=1e-3)
+    layer = networks._norm('layer', 'layer')(x).numpy()
+    mean, variance = x.mean((1, 2, 3), keepdims=True), x.var((1, 2, 3), keepdims=True)
+    np.testing.assert_allclose(layer, (x - mean) / np.sqrt(variance + 1e-5), atol=1e-4)
+    assert (layer[..., 1].mean((1, 2)) - layer[..., 0].mean((1, 2)) > 1).all()
+    generator = networks.build_generator(64, norm='layer', filters=8, dropout_rate=0)
+    norm = generator.get_layer('decoder_6_norm')
+    assert norm.groups == 1 and not norm.weights  # No affine, as instance norm here.
+    assert generator(np.zeros((1, 64, 64, 1), 'float32')).shape == (1, 64, 64, 3)
+    with pytest.raises(ValueError, match='batch, instance or layer'):
+        networks._norm('group', 'group')
+
+
 def test_outputs_are_float32_in_range_under_mixed_bfloat16():
     keras.mixed_precision.set_global_policy('mixed_bfloat16')
     try:
@@ -105,44 +149,6 @@ def test_generate_modes_differ_and_eval_matches_keras_call():
     assert not np.allclose(networks.generate(generator, sketch, 'paper'), evaluated, atol=1e-3)
     with pytest.raises(ValueError, match='paper or eval'):
         networks.generate(generator, sketch, 'train')
-
-
-@pytest.mark.parametrize('policy', ['float32', 'mixed_bfloat16'])
-def test_fused_batch_norm_matches_keras_batch_norm(policy):
-    """Outputs, gradients and moving statistics of FusedBatchNormalization are Keras's."""
-    with precision.policy(policy):
-        options = dict(momentum=0.9, epsilon=1e-5,
-                       gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02, seed=1))
-        stock = keras.layers.BatchNormalization(**options)
-        fused = networks.FusedBatchNormalization(**options)
-        inputs = tf.cast(tf.random.stateless_normal([4, 6, 6, 8], seed=[1, 2]) * 3 + 1,
-                         stock.compute_dtype)
-        stock.build(inputs.shape)
-        fused.build(inputs.shape)
-        fused.set_weights(stock.get_weights())
-        # A loss with a well-conditioned input gradient (the sum of squares of a normalized
-        # tensor hardly depends on the input: its gradient would be rounding noise).
-        weights = tf.random.stateless_normal([4, 6, 6, 8], seed=[3, 4])
-        results = []
-        for layer in (stock, fused):
-            with tf.GradientTape() as tape:
-                tape.watch(inputs)
-                outputs = layer(inputs, training=True)
-                loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * weights)
-            gradients = tape.gradient(loss, [inputs, *layer.trainable_weights])
-            results.append((outputs, gradients, layer.get_weights()[2:],
-                            layer(inputs, training=False)))
-    (outputs, gradients, moving, eval_outputs), fused_results = results
-    assert fused_results[0].dtype == outputs.dtype == stock.compute_dtype
-    tolerance = 1e-5 if policy == 'float32' else 2e-2
-    for expected, got in zip([outputs, *gradients, *moving, eval_outputs],
-                             [fused_results[0], *fused_results[1], *fused_results[2],
-                              fused_results[3]]):
-        expected, got = np.asarray(tf.cast(expected, tf.float32)), np.asarray(
-            tf.cast(got, tf.float32))
-        np.testing.assert_allclose(got, expected, rtol=tolerance,
-                                   atol=tolerance * np.abs(expected).max())
-    assert not np.allclose(moving[1], 1.0)  # The statistics moved.
 
 
 def test_training_nets_use_fused_batch_norm_with_the_variables_of_the_stock_layer():
