@@ -9,9 +9,10 @@ benchmarks/dev_split.py; it needs ../shared). Prints, per set, the two-sample ac
 round-tripped, and the colour ratio, and per run the largest per-feature differences (Cohen's d
 of the 20 patch features, generated minus real) and the accuracy of the test on its colour
 features, its colour-gradient pair and its texture features alone, on raw pixels and after the
-round trip. A statistic
-that moves a lot for a change nobody can see is measuring the file, not the shoe
-(docs/quality.md, "The two-sample test and JPEG").
+round trip. Last, the period-2 peaks of each set's luminance spectrum (`checkerboard`: the
+pattern a 4x4 stride-2 transposed convolution leaves). A statistic that moves a lot for a
+change nobody can see is measuring the file, not the shoe (docs/quality.md, "The two-sample
+test and JPEG").
 """
 
 import argparse
@@ -56,6 +57,26 @@ def dev_outputs(workdir: str) -> tuple[np.ndarray, np.ndarray]:
     result = pixel_metrics.evaluate(pixel_metrics.make_eval_step(generator, 'paper'), dataset,
                                     keep_examples=len(files), with_realism=False)
     return np.stack(result.examples['photo']), np.stack(result.examples['generated'])
+
+
+PERIOD_2 = {'(N/2, N/2)': (2, 2), '(N/2, 0)': (2, 0), '(0, N/2)': (0, 2)}  # Divisors of N.
+
+
+def checkerboard(photos: np.ndarray) -> dict:
+    """Period-2 peaks of uint8 RGB photos [N, H, W, 3]: the mean power spectrum of their
+    luminance (each image's mean taken out) at the frequencies of PERIOD_2, a checkerboard and
+    stripes one pixel wide, each over the median of the 8 bins 2 away (about 1 where the
+    spectrum is smooth there; real photos: 0.8-1.6)."""
+    gray = photos.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    power = (np.abs(np.fft.fft2(gray - gray.mean((1, 2), keepdims=True))) ** 2).mean(0)
+    height, width = power.shape
+    peaks = {}
+    for name, (down, across) in PERIOD_2.items():
+        row, col = (height // down if down else 0), (width // across if across else 0)
+        ring = [power[(row + a) % height, (col + b) % width]
+                for a in (-2, 0, 2) for b in (-2, 0, 2) if a or b]
+        peaks[name] = float(power[row, col] / np.median(ring))
+    return peaks
 
 
 def feature_report(real: np.ndarray, generated: np.ndarray) -> str:
@@ -105,10 +126,11 @@ def main():
 
     print('| set against the real dev photos | 2-sample raw | 2-sample round trip | '
           'colour ratio raw | colour ratio round trip |\n|---|---|---|---|---|')
-    real, reports = None, []
+    real, reports, peaks = None, [], {}
     for workdir in args.workdirs:
         real, generated = dev_outputs(workdir)
         name = os.path.basename(os.path.normpath(workdir))
+        peaks[name] = checkerboard(generated)
         row(name, real, generated)
         row(f'{name}, chroma blurred {args.sigma:g} px', real,
             chroma_blurred(generated, args.sigma))
@@ -122,6 +144,10 @@ def main():
         chroma_blurred(real, args.sigma))
     print('\nPatch features, generated against real (Cohen\'s d, generated minus real):')
     print('\n'.join(reports))
+    print('\nPeriod-2 peaks of the luminance spectrum (power over its neighbours\'; ~1 = none):\n'
+          f'| set | {" | ".join(PERIOD_2)} |\n|---|---|---|---|')
+    for name, values in {'the real photos': checkerboard(real), **peaks}.items():
+        print(f'| {name} | {" | ".join(f"{value:.1f}" for value in values.values())} |')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
-"""The benchmarks' FLOP accounting against the convolutions a training step really executes.
+"""The benchmarks' FLOP accounting against the convolutions a training step really executes, and
+realism_probe.py's checkerboard peaks on images with a known pattern.
 
 benchmarks/train_step.py (and through it vs_pytorch.py's GFLOP/s and % of peak) counts each
 convolution's passes per step from `PASSES`; here one real step runs under the TensorFlow
@@ -8,7 +9,9 @@ profiler and every executed Conv2D-family op is counted per layer and pass.
 import collections
 import sys
 
+import cv2
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -16,6 +19,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / 'benchmarks'))
 import profile_step  # noqa: E402
+import realism_probe  # noqa: E402
 import train_step as step_benchmark  # noqa: E402
 
 from pix2pix_tf.model import networks  # noqa: E402
@@ -72,3 +76,18 @@ def test_flop_accounting_counts_the_convolutions_a_step_executes(make_config, tm
     discriminator = step_benchmark.conv_flops(networks.build_discriminator(256))
     assert (step_benchmark.step_flops(256, 'alternating')
             - step_benchmark.step_flops(256, 'simultaneous')) == discriminator
+
+
+def test_checkerboard_peaks_find_a_pixel_scale_pattern_and_only_there():
+    rng = np.random.default_rng(0)
+    smooth = np.stack([cv2.GaussianBlur(rng.uniform(0, 255, (64, 64, 3)), (0, 0), 3)
+                       for _ in range(8)])
+    rows, cols = np.indices((64, 64))
+    patterns = {'(N/2, N/2)': (rows + cols) % 2, '(N/2, 0)': rows % 2, '(0, N/2)': cols % 2}
+    plain = realism_probe.checkerboard(np.round(smooth).astype(np.uint8))
+    assert all(0.2 < value < 5 for value in plain.values())  # Rounding noise: a flat spectrum.
+    for name, pattern in patterns.items():
+        marked = np.round(smooth + 6 * pattern[..., None]).astype(np.uint8)
+        peaks = realism_probe.checkerboard(marked)
+        assert peaks[name] > 100, (name, peaks)
+        assert all(value < 5 for other, value in peaks.items() if other != name), (name, peaks)
