@@ -10,7 +10,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     layer's compute dtype (bfloat16/float16 activations, float32 statistics) with no casts of
     the activations. Same variables and the same update rule as the stock layer (the moving
     variance keeps Keras's biased batch variance; the kernel reports the unbiased one, which is
-    rescaled), so checkpoints are interchangeable; tests/model/test_networks.py compares the two.
+    rescaled), so checkpoints are interchangeable; tests/model/test_fused_batch_norm.py compares
+    the two.
     Measured on a 2-core CPU at 256x256: 3-7% off a training step at batch 4, within noise at
     batch 1 (benchmarks/README.md).
     Synchronized batch norm, masks and non-image inputs take the stock path.

@@ -9,10 +9,11 @@ generator in 98 ms instead of 248 at batch 1, 771 instead of 1,796 at batch 8; c
 16-filter one in 13.2 instead of 24.7 and 87 instead of 145 (medians, tf.function of the
 model alone; whole paths in benchmarks/inference.py).
 
-How: a 4x4, stride-2, 'same' transposed convolution (every one in `networks.build_generator`)
-writes output pixel (2m + r, 2n + c) from a 2x2 neighbourhood of input pixels only, a
-different 2x2 slice of its kernel for each of the four phases (r, c). Output row 2m takes input
-rows m-1 and m with kernel rows 3 and 1; row 2m+1 takes rows m and m+1 with kernel rows 2 and 0
+How: a 4x4, stride-2, 'same' transposed convolution (every one in `networks.build_generator`
+but the resized blocks of `--upsample=resize*`, plain convs the twin leaves as they are) writes
+output pixel (2m + r, 2n + c) from a 2x2 neighbourhood of input pixels only, a different 2x2
+slice of its kernel for each of the four phases (r, c). Output row 2m takes input rows m-1 and
+m with kernel rows 3 and 1; row 2m+1 takes rows m and m+1 with kernel rows 2 and 0
 (likewise for columns). So it is four forward 2x2 convolutions of the input, each padded by one
 pixel on its own sides, interleaved by `depth_to_space`: the same multiply-adds in another
 order (outputs agree to float rounding, about 1e-6; tests/model/test_inference_twin.py).

@@ -19,9 +19,9 @@ PyTorch defaults the reference relies on are set explicitly: BatchNorm momentum 
 gamma N(1, 0.02). A conv followed by a norm layer has no bias: the norm subtracts the mean, so
 such a bias has no effect, and its gradient is zero up to rounding, which Adam would amplify
 into noise. (The reference keeps those biases with instance norm; they change no output.)
-Under instance norm (no affine parameters, as PyTorch's InstanceNorm2d default) the convs with
-no norm after them (outermost and bottleneck encoder convs) do get a bias; under batch norm,
-as in the reference, they do not.
+Under instance or layer norm (no affine parameters, as PyTorch's InstanceNorm2d default) the
+convs with no norm after them (outermost and bottleneck encoder convs) do get a bias; under
+batch norm, as in the reference, they do not.
 
 Under a mixed precision policy the layers compute in float16/bfloat16, but the generator's tanh
 output and the discriminator's logits are float32.

@@ -90,6 +90,7 @@ def test_resize_upsampling_leaves_no_checkerboard():
     with pytest.raises(ValueError, match='transpose, resize_output, resize'):
         networks.build_generator(64, upsample='bilinear')
 
+
 def test_layer_norm_keeps_the_channel_statistics_instance_norm_removes():
     # Two channels at different levels and scales, in two images: instance norm maps every
     # channel of every image to mean 0 and std 1 (an image's colour is gone); layer norm
