@@ -67,7 +67,8 @@ def checkerboard(photos: np.ndarray) -> dict:
     luminance (each image's mean taken out) at the frequencies of PERIOD_2, a checkerboard and
     stripes one pixel wide, each over the median of the 8 bins 2 away (about 1 where the
     spectrum is smooth there; real photos: 0.8-1.6)."""
-    gray = photos.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    from pix2pix_tf.evaluation import realism
+    gray = realism._gray(photos)
     power = (np.abs(np.fft.fft2(gray - gray.mean((1, 2), keepdims=True))) ** 2).mean(0)
     height, width = power.shape
     peaks = {}

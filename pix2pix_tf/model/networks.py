@@ -36,12 +36,12 @@ import math
 import keras
 import tensorflow as tf
 
+from pix2pix_tf.config import UPSAMPLES
 from pix2pix_tf.model.fused_batch_norm import FusedBatchNormalization
 
 LEAKY_SLOPE = 0.2
 BATCH_NORM_MOMENTUM = 0.9
 NORM_EPSILON = 1e-5
-UPSAMPLES = ('transpose', 'resize_output', 'resize')  # config.UPSAMPLES (no TF there).
 
 
 def _conv_init():

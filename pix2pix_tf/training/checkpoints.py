@@ -205,9 +205,8 @@ def restore_generator(workdir: str, step: int | None = None, use_ema: bool | Non
             f'checkpoint {path} holds no generator moving average (trained without '
             f'--ema_decay): score or export its trained weights instead.')
     with precision.policy('float32'):
-        generator = networks.build_generator(config.image_size, config.norm,
-                                           config.generator_filters, config.dropout_rate,
-                                           upsample=config.upsample)
+        # The stock (unsynchronized) layers: a restored generator runs outside any strategy.
+        generator = networks.generator_for(dataclasses.replace(config, sync_batch_norm=False))
     # The average's dropout draws are the trained generator's (they are not averaged).
     checkpoint = tf.train.Checkpoint(**{EMA_KEY if use_ema else 'generator': generator},
                                      dropout_states=dropout_states(generator))
