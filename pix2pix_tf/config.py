@@ -32,8 +32,7 @@ TFLITE_NEEDS_EVAL_MODE = (
     '--format=tflite exports the eval inference mode only (paper mode runs each image with its '
     'own batch statistics); drop --inference_mode or export a SavedModel.')
 
-# Fields that fix the shape of the saved weights: a workdir's checkpoints cannot be resumed or
-# exported under other values.
+# Fields that fix the saved weights' shapes: checkpoints cannot resume or export under others.
 MODEL_FIELDS = ('image_size', 'norm', 'generator_filters', 'discriminator_filters',
                 'spectral_norm', 'discriminator_scales', 'discriminator_layers', 'upsample')
 
@@ -67,15 +66,14 @@ class Config:
         '0 = image_size * 286 / 256, the paper\'s jitter.')
     flip: bool = _field(True, 'Random horizontal flip of training pairs (sketch and photo '
                         'together).')
-    stroke_jitter: float = _field(
-        0.0, 'Probability that a training sketch\'s strokes are thickened (3x3 or 5x5) or '
-        'thinned, and (half as often, independently) that they get small breaks; 0 = off.')
+    stroke_jitter: float = _field(0.0, 'Probability that a training sketch\'s strokes are '
+                                  'thickened (3x3 or 5x5) or thinned, and (half as often) broken.')
     cache_mb: int = _field(
         1024, 'Keep the training split decoded and resized in memory when it fits in this many '
         'MB (load_size^2 x 16 bytes a pair), so each step only crops, flips and jitters; '
         '0 = decode every image each time.')
-    shuffle_buffer: int = _field(1000, 'Shuffle buffer of encoded TFDS training records (folders '
-                                 'shuffle their whole file list).')
+    shuffle_buffer: int = _field(1000, 'Shuffle buffer of encoded TFDS training records '
+                                 '(folders shuffle their whole file list).')
 
     # Model.
     norm: str = _field('batch', 'Normalization in both nets: batch (the paper), instance, or '
@@ -83,30 +81,32 @@ class Config:
     generator_filters: int = _field(64, 'Filters of the first U-Net block (ngf).')
     discriminator_filters: int = _field(64, 'Filters of the first PatchGAN block (ndf).')
     dropout_rate: float = _field(0.5, 'Dropout in the inner 512-filter U-Net decoder blocks.')
-    upsample: str = _field('transpose', 'Decoder upsampling: transpose (the paper\'s 4x4 stride-2 '
-                           'transposed convs), or nearest x2 + 3x3 conv (no checkerboard) in the '
-                           'output block (resize_output) or every block (resize).', UPSAMPLES)
+    upsample: str = _field('transpose', 'Decoder upsampling: transpose (the paper\'s), or nearest '
+                           'x2 + 3x3 conv in the output (resize_output) or every block (resize).',
+                           UPSAMPLES)
     spectral_norm: bool = _field(
         False, 'Spectral normalisation of every discriminator convolution (Miyato et al. 2018).')
     discriminator_scales: int = _field(
         1, 'PatchGANs at 1, 1/2, 1/4, ... of the image size, their adversarial losses averaged '
-        '(pix2pixHD\'s multi-scale discriminator, Wang et al. 2018: 2 or 3 there); 1 = the '
-        'paper\'s single PatchGAN.')
+        '(pix2pixHD\'s multi-scale D, Wang et al. 2018: 2 or 3 there); 1 = the paper\'s one.')
     discriminator_layers: int = _field(
         3, 'Stride-2 convolutions of the PatchGAN (the reference\'s n_layers_D): 3 = the paper\'s '
         '70x70 patches, 2 = 34x34, 1 = 16x16, 4 = 142x142.')
 
     # Loss and optimizer.
     l1_weight: float = _field(100.0, 'Weight of the L1 term in the generator loss (lambda).')
+    l1_pool: int = _field(1, 'L1 term between the photos average-pooled on blocks this many '
+                          'pixels square (a power of two), finer detail left to the GAN term.')
     feature_matching_weight: float = _field(
-        0.0, 'Weight of the discriminator feature-matching term in the generator loss (Wang et '
-        'al. 2018, pix2pixHD: L1 between D\'s features of the real and the generated pair; 10 '
-        'there). 0 = off.')
+        0.0, 'Weight of the discriminator feature-matching term in the generator loss (pix2pixHD: '
+        'L1 between D\'s features of the real and the generated pair; 10 there). 0 = off.')
     gradient_loss_weight: float = _field(
         0.0, 'Weight of the gradient difference loss in the generator loss (Mathieu et al. 2016: '
-        'L1 between the magnitudes of neighbouring-pixel differences of the generated and the '
-        'real photo; on the dev set it smoothed, docs/quality.md). 0 = off.')
+        'L1 between neighbouring-pixel difference magnitudes, generated vs real). 0 = off.')
     learning_rate: float = _field(5e-5, 'Adam learning rate of both nets.')
+    discriminator_lr_scale: float = _field(
+        1.0, 'The discriminator\'s learning rate as a multiple of --learning_rate (TTUR, Heusel '
+        'et al. 2017: e.g. 3); 1 = the same rate, as the paper.')
     beta_1: float = _field(0.5, 'Adam beta_1 of both nets.')
     beta_2: float = _field(0.999, 'Adam beta_2 of both nets.')
     lr_decay_steps: int = _field(
@@ -116,11 +116,10 @@ class Config:
         'vanilla', 'Adversarial loss: vanilla (the paper\'s BCE with logits), lsgan (least '
         'squares), hinge or relativistic (ESRGAN\'s relativistic average BCE).', GAN_LOSSES)
     diff_augment: str = _field(
-        '', 'Differentiable augmentation of every pair the discriminator sees, real and '
-        'generated (Zhao et al. 2020): a comma-separated list of color, softcolor (color '
-        'with quarter-wide ranges), lightness (color without saturation), translation, cutout, '
-        'each optionally :<p> (the share of pairs it transforms, 0 < p <= 1, e.g. color:0.5; '
-        'default 1) ("" = none).')
+        '', 'Differentiable augmentation of every pair the discriminator sees, real and generated '
+        '(Zhao et al. 2020): a comma-separated list of color, softcolor (color with quarter-wide '
+        'ranges), lightness (color without saturation), translation, cutout, each optionally '
+        ':<p> (the share of pairs it transforms, 0 < p <= 1, default 1) ("" = none).')
     update_order: str = _field(
         'simultaneous', 'simultaneous = both nets updated from one forward pass (one tape); '
         'alternating = the reference\'s D step, then G step with D run again.', UPDATE_ORDERS)
@@ -140,9 +139,8 @@ class Config:
         'auto', 'tf.distribute strategy: auto = mirrored with several GPUs, else one_device; '
         'multi_worker reads TF_CONFIG; tpu uses --tpu.', STRATEGIES)
     tpu: str = _field('', 'TPU name or grpc:// address for --strategy=tpu ("" = local TPU VM).')
-    sync_batch_norm: bool = _field(
-        False, 'With --norm=batch and several replicas: batch statistics over the global '
-        'batch instead of each replica\'s slice (one all-reduce per norm layer).')
+    sync_batch_norm: bool = _field(False, 'With --norm=batch and several replicas: batch '
+                                   'statistics over the global batch, not each replica\'s slice.')
     seed: int = _field(0, 'Seed of weights, dropout, shuffling and jitter.')
 
     # Checkpoints, summaries, evaluation.
@@ -155,12 +153,10 @@ class Config:
     sample_every: int = _field(1000, 'Sample grid (sketch | generated | photo) every this many '
                                'steps.')
     num_samples: int = _field(6, 'Validation pairs in the sample grid.')
-    keep_best: str = _field(
-        'none', 'Also keep the checkpoint with the best validation metric (l1, ssim or fid) in '
-        '<workdir>/best.', KEEP_BEST)
-    inception_weights: str = _field(
-        '', 'InceptionV3 no-top weights (.h5) for FID/KID at evaluation; needed by '
-        '--keep_best=fid.')
+    keep_best: str = _field('none', 'Also keep the checkpoint with the best validation metric '
+                            '(l1, ssim or fid) in <workdir>/best.', KEEP_BEST)
+    inception_weights: str = _field('', 'InceptionV3 no-top weights (.h5) for FID/KID at '
+                                    'evaluation; needed by --keep_best=fid.')
     inference_mode: str = _field(
         'paper', 'Generator at evaluation: paper = dropout and batch statistics on (Isola et al.), '
         'eval = dropout off and moving statistics.', INFERENCE_MODES)
@@ -216,6 +212,9 @@ def _validate(config: Config) -> None:
         fail(f'--discriminator_scales={config.discriminator_scales} needs an --image_size of at '
              f'least {smallest} * 2^(scales - 1) (the coarsest PatchGAN sees image_size / '
              f'2^(scales - 1) pixels); use 1 to {most} at --image_size={size}.')
+    if not (1 <= config.l1_pool <= size // 8 and config.l1_pool & (config.l1_pool - 1) == 0):
+        fail(f'--l1_pool={config.l1_pool} must be a power of two from 1 (per pixel) to '
+             f'{size // 8} at --image_size={size}.')
     if config.load_size and config.load_size < size:
         fail(f'--load_size={config.load_size} is smaller than --image_size={size}; the random '
              f'crop needs load_size >= image_size (or 0 for the default).')
@@ -232,12 +231,13 @@ def _validate(config: Config) -> None:
     if config.sync_batch_norm and config.jit_compile:
         fail('--sync_batch_norm cannot be combined with --jit_compile: the cross-replica '
              'all-reduce of synchronized batch norm cannot run inside the XLA-compiled part.')
-    for name in ('learning_rate', 'l1_weight', 'feature_matching_weight',
-                 'gradient_loss_weight'):
+    for name in ('learning_rate', 'l1_weight', 'feature_matching_weight', 'gradient_loss_weight',
+                 'discriminator_lr_scale'):
         if not math.isfinite(getattr(config, name)) or getattr(config, name) < 0:
             fail(f'--{name}={getattr(config, name)} must be a finite number >= 0.')
-    if config.learning_rate == 0:
-        fail('--learning_rate=0 would never train; use a positive value such as 2e-4.')
+    for name, example in (('learning_rate', '2e-4'), ('discriminator_lr_scale', '1')):
+        if getattr(config, name) == 0:
+            fail(f'--{name}=0 would never train; use a positive value such as {example}.')
     for name in ('beta_1', 'beta_2'):
         if not 0 <= getattr(config, name) < 1:
             fail(f'--{name}={getattr(config, name)} must be in [0, 1).')

@@ -24,6 +24,13 @@ from pix2pix_tf import config as config_lib
     (dict(discriminator_scales=3, image_size=64),
      '--discriminator_scales=3 needs an --image_size of at least 32 * 2^(scales - 1)'),
     (dict(discriminator_scales=0), '--discriminator_scales=0 needs an --image_size'),
+    (dict(l1_pool=3), '--l1_pool=3 must be a power of two from 1 (per pixel) to 32 at '
+                      '--image_size=256'),
+    (dict(l1_pool=32, image_size=128), '--l1_pool=32 must be a power of two from 1'),
+    (dict(l1_pool=0), '--l1_pool=0 must be a power of two'),
+    (dict(discriminator_lr_scale=0.0), '--discriminator_lr_scale=0 would never train; use a '
+                                       'positive value such as 1.'),
+    (dict(discriminator_lr_scale=-2.0), '--discriminator_lr_scale=-2.0 must be a finite number'),
     (dict(discriminator_layers=5), '--discriminator_layers=5 must be 1, 2, 3'),
     (dict(discriminator_layers=4, discriminator_scales=2, image_size=64),
      '--discriminator_scales=2 needs an --image_size of at least 64 * 2^(scales - 1)'),

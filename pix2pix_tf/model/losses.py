@@ -121,10 +121,15 @@ def discriminator_fake_loss(fake_logits: tf.Tensor, kind: str = 'vanilla',
     return _bce_with_logits(fake_logits, 0.0)
 
 
-def l1_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
-    """Mean absolute error per example, in the [-1, 1] model range (unweighted)."""
-    return _per_example_mean(tf.abs(tf.cast(photo, tf.float32) -
-                                    tf.cast(generated_photo, tf.float32)))
+def l1_loss(photo: tf.Tensor, generated_photo: tf.Tensor, pool: int = 1) -> tf.Tensor:
+    """Mean absolute error per example, in the [-1, 1] model range (unweighted); with `pool`
+    > 1, between the two photos average-pooled on pool x pool blocks (`--l1_pool`): the means
+    of the blocks must match, not the pixels inside them."""
+    photo, generated_photo = tf.cast(photo, tf.float32), tf.cast(generated_photo, tf.float32)
+    if pool > 1:
+        photo, generated_photo = (tf.nn.avg_pool2d(image, pool, pool, 'VALID')
+                                  for image in (photo, generated_photo))
+    return _per_example_mean(tf.abs(photo - generated_photo))
 
 
 def gradient_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
@@ -150,16 +155,17 @@ def gradient_loss(photo: tf.Tensor, generated_photo: tf.Tensor) -> tf.Tensor:
 
 def generator_loss(fake_logits: tf.Tensor, photo: tf.Tensor, generated_photo: tf.Tensor,
                    l1_weight: float, gan_loss: str = 'vanilla',
-                   gradient_weight: float = 0.0, real_logits=None) -> dict[str, tf.Tensor]:
+                   gradient_weight: float = 0.0, real_logits=None,
+                   l1_pool: int = 1) -> dict[str, tf.Tensor]:
     """The generator's objective per example: {'gan_loss', 'l1_loss', 'total_loss'}, each [N],
     and 'gradient_loss' with a `gradient_weight`. `real_logits`: D's on the real pairs, which
-    only `relativistic` reads.
+    only `relativistic` reads; `l1_pool`: `l1_loss`'s pool.
 
     total = gan + l1_weight * l1 (the paper's lambda = 100) [+ gradient_weight * gradient];
     l1 and gradient are unweighted.
     """
     adversarial = generator_gan_loss(fake_logits, gan_loss, real_logits=real_logits)
-    l1 = l1_loss(photo, generated_photo)
+    l1 = l1_loss(photo, generated_photo, l1_pool)
     terms = {'gan_loss': adversarial, 'l1_loss': l1, 'total_loss': adversarial + l1_weight * l1}
     if gradient_weight:
         terms['gradient_loss'] = gradient_loss(photo, generated_photo)

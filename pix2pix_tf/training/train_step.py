@@ -19,7 +19,7 @@ the generated pair goes through the same augmentation draw as the real one, so t
 features are compared position by position; in the alternating order G's step runs the updated
 D on the real pair once more. With `--discriminator_scales` > 1 D's logits are a list (one map
 per scale), which the losses average over. `--gradient_loss_weight` adds the gradient
-difference loss (`losses.gradient_loss`) to G's.
+difference loss (`losses.gradient_loss`) to G's; `--l1_pool` pools the photos for the L1 term.
 """
 
 import dataclasses
@@ -72,12 +72,11 @@ def create_state(config: config_lib.Config, policy: str, fused_adam: bool = True
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
     generator, discriminator = networks.build_models(config, fused_batch_norm)
 
-    def learning_rate():
-        return learning_rate_at(step, config)
-
     optimizers = []
-    for model in (generator, discriminator):
-        optimizer = precision.make_optimizer(learning_rate, config, policy, fused_adam)
+    for model, scale in ((generator, 1.0), (discriminator, config.discriminator_lr_scale)):
+        optimizer = precision.make_optimizer(
+            lambda scale=scale: learning_rate_at(step, config) * scale, config, policy,
+            fused_adam)
         # Built now, so a checkpoint restores the slots instead of deferring them.
         optimizer.build(model.trainable_variables)
         optimizers.append(optimizer)
@@ -147,7 +146,8 @@ def make_train_step(state: TrainState, config: config_lib.Config, strategy):
     def generator_objective(fake_logits, photo, generated_photo, real_features,
                             fake_features, real_logits):
         terms = losses.generator_loss(fake_logits, photo, generated_photo, config.l1_weight,
-                                      gan_loss, config.gradient_loss_weight, real_logits)
+                                      gan_loss, config.gradient_loss_weight, real_logits,
+                                      config.l1_pool)
         if matching_weight:
             matching = losses.feature_matching_loss(real_features, fake_features)
             terms['feature_matching_loss'] = matching

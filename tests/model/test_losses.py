@@ -46,6 +46,34 @@ def test_l1_and_weighted_generator_loss_by_hand():
     np.testing.assert_allclose(terms['gan_loss'], [math.log(2)] * 2, rtol=1e-6)
 
 
+def test_pooled_l1_compares_block_means_only():
+    rng = np.random.default_rng(0)
+    photo = tf.constant(rng.uniform(-0.5, 0.5, [2, 8, 8, 3]), tf.float32)
+    # +-0.2 in a checkerboard: each 2x2 block keeps its mean, each pixel moves by 0.2.
+    def signs(side):  # +-1 in a checkerboard, side x side.
+        return np.indices([side, side]).sum(axis=0) % 2 * 2 - 1
+
+    checkerboard = 0.2 * signs(8)[None, :, :, None]
+    speckled = photo + tf.constant(checkerboard, tf.float32)
+    np.testing.assert_allclose(losses.l1_loss(photo, speckled), [0.2, 0.2], rtol=1e-5)
+    np.testing.assert_allclose(losses.l1_loss(photo, speckled, pool=2), [0.0, 0.0], atol=1e-6)
+    # The checkerboard of 2x2 blocks (period 4) survives a pool of 2 and averages out at 4.
+    blocks = 0.2 * np.kron(signs(4), np.ones([2, 2]))[None, :, :, None]
+    blocky = photo + tf.constant(blocks, tf.float32)
+    np.testing.assert_allclose(losses.l1_loss(photo, blocky, pool=2), [0.2, 0.2], rtol=1e-5)
+    np.testing.assert_allclose(losses.l1_loss(photo, blocky, pool=4), [0.0, 0.0], atol=1e-6)
+    # A shift of the whole photo counts in full at every pool; pool 1 is the plain L1.
+    np.testing.assert_allclose(losses.l1_loss(photo, photo + 0.3, pool=4), [0.3, 0.3],
+                               rtol=1e-5)
+    np.testing.assert_array_equal(losses.l1_loss(photo, blocky, pool=1),
+                                  losses.l1_loss(photo, blocky))
+    # In the generator loss: the pooled term is the one weighted and reported.
+    logits = tf.zeros([2, 3, 3, 1])
+    terms = losses.generator_loss(logits, photo, speckled, 100.0, l1_pool=2)
+    np.testing.assert_allclose(terms['l1_loss'], [0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(terms['total_loss'], terms['gan_loss'], atol=1e-4)
+
+
 def test_gradient_loss_by_hand_compares_edge_strength_not_sign():
     # A vertical step edge of height 1 between columns 1 and 2 of a 3x3 image.
     step = tf.constant([[-0.5, -0.5, 0.5]] * 3)[tf.newaxis, :, :, tf.newaxis]

@@ -188,6 +188,45 @@ def test_gradient_loss_weight_is_in_the_generator_loss_and_trains_the_generator_
     _check_generator_only(runs[0.0], runs[20.0])
 
 
+def test_l1_pool_is_the_l1_term_of_the_step_and_trains_the_generator_only(make_config):
+    runs = {}
+    for pool in (1, 4):
+        config = make_config(dropout_rate=0.0, l1_pool=pool)
+        state, batch = _state(config), _batch()
+        generated = state.generator(batch['sketch'], training=True)
+        by_hand = [float(tf.reduce_mean(losses.l1_loss(batch['photo'], generated, size)))
+                   for size in (1, 4)]
+        step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+        metrics, _ = step(iter(tf.data.Dataset.from_tensors(batch).repeat()), tf.constant(0))
+        # The pooled term (never above the per-pixel one) is the one reported and weighted.
+        assert by_hand[1] < by_hand[0]
+        assert float(metrics['generator/l1_loss']) == pytest.approx(by_hand[pool > 1], rel=1e-4)
+        assert float(metrics['generator/total_loss']) == pytest.approx(
+            float(metrics['generator/gan_loss']) + config.l1_weight * by_hand[pool > 1],
+            rel=1e-4)
+        runs[pool] = _weights(state)
+    _check_generator_only(runs[1], runs[4])
+
+
+def test_discriminator_lr_scale_scales_d_updates_only(make_config):
+    # One simultaneous step from the same weights and batch: G's update is the same, and D's
+    # first Adam step (lr x m / sqrt(v), m / sqrt(v) = +-1 at step 0) is 3x as large.
+    before, after = None, {}
+    for scale in (1.0, 3.0):
+        config = make_config(dropout_rate=0.0, discriminator_lr_scale=scale)
+        state = _state(config)
+        before = _weights(state)
+        step = train_step.make_train_step(state, config, tf.distribute.get_strategy())
+        step(iter(tf.data.Dataset.from_tensors(_batch()).repeat()), tf.constant(0))
+        after[scale] = _weights(state)
+    for plain, scaled in zip(after[1.0][1], after[3.0][1]):
+        np.testing.assert_allclose(plain, scaled, rtol=1e-6, atol=1e-7)
+    for start, plain, scaled in zip(before[0], after[1.0][0], after[3.0][0]):
+        np.testing.assert_allclose(scaled - start, 3 * (plain - start), rtol=1e-3, atol=1e-6)
+    assert any(np.abs(plain - start).max() > 1e-5 for start, plain in zip(before[0],
+                                                                           after[1.0][0]))
+
+
 def test_relativistic_loss_reads_both_pairs_in_the_step(make_config):
     """--gan_loss=relativistic: the step's G and D terms are RaGAN's on D's logits of the real
     and the generated pair before the update; both update orders (alternating through the
