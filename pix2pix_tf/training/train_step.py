@@ -20,6 +20,7 @@ features are compared position by position; in the alternating order G's step ru
 D on the real pair once more. With `--discriminator_scales` > 1 D's logits are a list (one map
 per scale), which the losses average over. `--gradient_loss_weight` adds the gradient
 difference loss (`losses.gradient_loss`) to G's; `--l1_pool` pools the photos for the L1 term.
+D's optimizer follows the learning-rate schedule times `--discriminator_lr_scale` (TTUR).
 """
 
 import dataclasses
