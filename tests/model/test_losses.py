@@ -49,10 +49,11 @@ def test_l1_and_weighted_generator_loss_by_hand():
 def test_pooled_l1_compares_block_means_only():
     rng = np.random.default_rng(0)
     photo = tf.constant(rng.uniform(-0.5, 0.5, [2, 8, 8, 3]), tf.float32)
-    # +-0.2 in a checkerboard: each 2x2 block keeps its mean, each pixel moves by 0.2.
+
     def signs(side):  # +-1 in a checkerboard, side x side.
         return np.indices([side, side]).sum(axis=0) % 2 * 2 - 1
 
+    # +-0.2 in a checkerboard: each 2x2 block keeps its mean, each pixel moves by 0.2.
     checkerboard = 0.2 * signs(8)[None, :, :, None]
     speckled = photo + tf.constant(checkerboard, tf.float32)
     np.testing.assert_allclose(losses.l1_loss(photo, speckled), [0.2, 0.2], rtol=1e-5)
